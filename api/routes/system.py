@@ -1,0 +1,74 @@
+"""Health, dead letters and the manual test clock.
+
+Layer: adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from alerts.model import OPEN_STATUSES
+from api.deps import Ctx, require_admin
+from api.views import device_online
+
+router = APIRouter(prefix="/api", tags=["system"])
+
+
+@router.get("/health", summary="Is the service alive and what is it doing")
+def health(c: Ctx) -> dict[str, Any]:
+    """Liveness plus the live counts of GB/T 45839 5.8.2."""
+    now = c.clock()
+    stats = c.pipeline.stats
+    with c.pipeline.lock:
+        states = [device_online(c, i, now) for i in range(len(c.table))]
+    open_alerts = c.state.open_alerts()
+    by_sev: dict[str, int] = {}
+    for a in open_alerts:
+        by_sev[a.severity.value] = by_sev.get(a.severity.value, 0) + 1
+    return {
+        "status": "ok",
+        "time": now,
+        "clock": "manual" if getattr(c.clock, "manual", False) else "system",
+        "uptime_s": now - c.counters.started_at,
+        "mqtt": {"connected": c.ingest.connected.is_set(), "backlog": c.ingest.backlog()},
+        "ingest": {"received": stats.received, "stored": stats.stored, "batches": stats.batches,
+                   "dead_letters": dict(stats.dead), "store_errors": stats.store_errors},
+        "store": c.readings.health(),
+        "devices": {"total": len(states), "online": sum(1 for s in states if s),
+                    "offline": sum(1 for s in states if s is False),
+                    "never_seen": sum(1 for s in states if s is None)},
+        "alerts": {"open": len(open_alerts), "open_by_severity": by_sev,
+                   "statuses": sorted(s.value for s in OPEN_STATUSES)},
+    }
+
+
+@router.get("/dead-letters", summary="Messages that could not be used, and why")
+def dead_letters(
+    c: Ctx,
+    reason: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Newest first, with the count per reason."""
+    return {"items": c.state.list_dead_letters(reason=reason, limit=limit, offset=offset),
+            "counts": c.state.dead_letter_counts(), "limit": limit, "offset": offset}
+
+
+class ClockAdvance(BaseModel):
+    """How far to move the manual clock."""
+
+    advance_s: float = Field(ge=0, le=366 * 86400)
+
+
+clock_router = APIRouter(prefix="/api", tags=["system"])
+
+
+@clock_router.post("/clock", summary="Move the manual test clock (only with --clock manual)")
+def advance_clock(c: Ctx, body: ClockAdvance, _who: Annotated[str, Depends(require_admin)]) -> dict[str, Any]:
+    """Advance the clock and run the absence rules at the new time."""
+    now = c.clock.advance(body.advance_s)
+    changes = c.sweep()
+    return {"now": now, "alert_changes": len(changes)}

@@ -1,0 +1,87 @@
+"""JSON views of devices and alerts, shared by the API and the pages.
+
+Layer: adapters (reads the live state and the site index; no storage).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from alerts.model import Alert, AlertEvent
+from api.context import ApiContext
+from sensors.live import OFFLINE, UNKNOWN
+
+# A device counts as online while its last message is younger than this many heartbeats
+# (plus a minute); the rule core's offline rule raises the alert.
+ONLINE_HEARTBEATS = 2.0
+
+
+def worker_view(c: ApiContext, worker_id: str | None) -> dict[str, Any] | None:
+    """A worker's public facts."""
+    if worker_id is None:
+        return None
+    w = c.index.workers.get(worker_id)
+    if w is None:
+        return {"id": worker_id}
+    return {"id": w.id, "name": w.name, "role": w.role.value, "phone": w.phone}
+
+
+def device_online(c: ApiContext, idx: int, now: float) -> bool | None:
+    """Online, offline, or None when never heard from."""
+    seen = float(c.live.last_seen[idx])
+    if math.isnan(seen):
+        return None
+    if int(c.live.online[idx]) == OFFLINE:
+        return False
+    return now - seen <= ONLINE_HEARTBEATS * float(c.table.heartbeat_s[idx]) + 60.0
+
+
+def device_view(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
+    """One device with its place, who is responsible, and its live state."""
+    p = c.index.devices[idx]
+    fields = c.live.fields_of(idx)
+    seen = float(c.live.last_seen[idx])
+    grid = c.index.grids[p.grid_id]
+    return {
+        "id": p.id,
+        "kind": p.kind.value,
+        "model": p.device.model,
+        "location": p.device.location,
+        "heartbeat_s": p.device.heartbeat_s,
+        "place": {
+            "community": c.index.site.community.id,
+            "compound": p.compound_id,
+            "building": p.building_id,
+            "unit": p.unit_id,
+            "household": p.household_id,
+            "room": p.room,
+            "micro_grid": p.micro_grid_id,
+            "grid": p.grid_id,
+            "place_id": p.place_id,
+            "address": c.index.address(p),
+        },
+        "responsible": worker_view(c, grid.worker),
+        "online": device_online(c, idx, now),
+        "availability": None if int(c.live.online[idx]) == UNKNOWN else int(c.live.online[idx]) == 1,
+        "last_seen": None if math.isnan(seen) else seen,
+        "last_reading": fields,
+        "battery_pct": fields.get("battery_pct"),
+        "battery_low": fields.get("battery_low"),
+        "messages": int(c.live.messages[idx]),
+    }
+
+
+def alert_view(c: ApiContext, a: Alert) -> dict[str, Any]:
+    """An alert with its assignee's name."""
+    d = a.to_dict()
+    d["assignee"] = worker_view(c, a.assignee)
+    d["status"] = a.status.value
+    d["severity"] = a.severity.value
+    d["outcome"] = a.outcome.value if a.outcome else None
+    return d
+
+
+def event_view(e: AlertEvent) -> dict[str, Any]:
+    """A timeline entry."""
+    return {"ts": e.ts, "actor": e.actor, "action": e.action, "note": e.note, "data": e.data}

@@ -1,0 +1,298 @@
+"""The composition root: builds every part from the settings and runs them together.
+
+Layer: composition root (the one place that knows every adapter). Threads:
+paho's network thread and the ingest worker (hot path), the embedded broker's
+thread, the simulator's thread; everything else (alert side, API, sweeps,
+snapshots, console) runs on one asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import uvicorn
+
+from alerts.rules.engine import RuleEngine
+from alerts.rules.types import Transition
+from alerts.service import AlertChange, AlertService
+from gridwatch.clock import Clock, ManualClock, SystemClock
+from gridwatch.config import Settings
+from ingest.broker import BrokerThread
+from ingest.mqtt import MqttIngest, MqttTarget
+from ingest.pipeline import Decoder, IngestPipeline
+from sensors.batch import ReadingBatch
+from sensors.live import LiveState
+from sensors.wire import TOPIC_ROOT
+from store.protocol import ReadingStore
+from store.sqlite import SQLiteReadingStore
+from store.state import StateStore
+from topology.index import SiteIndex, device_table
+from topology.load import SAMPLE_SITE, load_site
+
+log = logging.getLogger(__name__)
+SNAPSHOT_KEY = "rules.snapshot"
+
+
+@dataclass
+class Counters:
+    """Figures the console and the health endpoint show."""
+
+    started_at: float = 0.0
+    sweeps: int = 0
+    alerts_raised: int = 0
+    recent: list[AlertChange] = field(default_factory=list)
+
+
+def _open_readings(settings: Settings, index: SiteIndex) -> ReadingStore:
+    sync = settings.sqlite_sync.upper()
+    if settings.store == "sqlite":
+        return SQLiteReadingStore(settings.data_dir / "readings.db", synchronous=sync)
+    from store.influx_config import InfluxSettings, open_influx_store  # noqa: PLC0415 - optional backend
+
+    tags = {
+        p.id: {"community": index.site.community.id, "grid": p.grid_id, "building": p.building_id,
+               "device": p.id, "kind": p.kind.value}
+        for p in index.devices
+    }
+    influx = InfluxSettings(
+        url=settings.influx_url or "http://127.0.0.1:8086",
+        database=settings.influx_database,
+        token=settings.influx_token,
+        username=settings.influx_username,
+        password=settings.influx_password,
+    )
+    return open_influx_store(influx, series_tags=tags, data_dir=settings.data_dir)
+
+
+class Runtime:
+    """Every part of a running GridWatch, wired together."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        """Build everything (no network yet).
+
+        Raises:
+            SiteError: the site file does not validate.
+        """
+        self.settings = settings
+        self.clock: Clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
+        self.site = load_site(settings.site or SAMPLE_SITE)
+        self.index = SiteIndex(self.site)
+        self.table = device_table(self.index)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        sync = settings.sqlite_sync.upper()
+        self.state = StateStore(settings.data_dir / "state.db", synchronous=sync)
+        self.readings = _open_readings(settings, self.index)
+        self.live = LiveState(self.table)
+        self.live.restore(self.state.load_device_states())
+        self.engine = RuleEngine(self.table, None)
+        self.engine_lock = threading.Lock()
+        self._restore_engine()
+        self.alerts = AlertService(self.index, self.table, self.state)
+        self.counters = Counters(started_at=self.clock())
+        self.alerts.subscribe(self._count_alert)
+        self.pipeline = IngestPipeline(
+            Decoder(self.table, max_skew_s=settings.max_skew_s), self.readings, self.state,
+            self.live, self._evaluate, self._on_transitions, self.clock,
+        )
+        host, port, user, password = settings.mqtt_parts()
+        self.mqtt_host, self.mqtt_port = host, port
+        self.broker = BrokerThread(host, port) if settings.mqtt is None else None
+        protocol = {"5": 5, "3.1.1": 4}.get(settings.mqtt_protocol, 4 if self.broker else 5)
+        community = self.site.community.id
+        self.ingest = MqttIngest(
+            self.pipeline,
+            MqttTarget(host, port, settings.mqtt_client_id or f"gridwatch-ingest-{community}",
+                       protocol, user, password),
+            [f"{TOPIC_ROOT}/{community}/#"],
+            clock=self.clock,
+        )
+        self.simulator: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transitions: asyncio.Queue[tuple[list[Transition], float]] | None = None
+        self._stop = threading.Event()
+        self._server: uvicorn.Server | None = None
+
+    # -- rule core glue (called from the ingest thread and the sweep task) -----------------
+
+    def _evaluate(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]], now: float) -> list[Transition]:
+        with self.engine_lock:
+            out = self.engine.evaluate(batch, now) if len(batch) else []
+            for idx, online, ts in avail:
+                out.extend(self.engine.availability(idx, online, ts, now))
+        return out
+
+    def _on_transitions(self, transitions: list[Transition], now: float) -> None:
+        loop, q = self._loop, self._transitions
+        if loop is None or q is None:  # not serving (tests of the pipeline alone)
+            self.alerts.apply(transitions, now)
+            return
+        loop.call_soon_threadsafe(q.put_nowait, (transitions, now))
+
+    def sweep(self) -> list[AlertChange]:
+        """Run the absence rules now (thread-safe); returns the alert changes."""
+        now = self.clock()
+        with self.engine_lock:
+            transitions = self.engine.sweep(now)
+        self.counters.sweeps += 1
+        return self.alerts.apply(transitions, now) if transitions else []
+
+    def _count_alert(self, change: AlertChange) -> None:
+        if change.created:
+            self.counters.alerts_raised += 1
+            self.counters.recent.append(change)
+            del self.counters.recent[:-20]
+
+    # -- persistence of in-memory state ----------------------------------------------------
+
+    def _restore_engine(self) -> None:
+        blob = self.state.get_blob(SNAPSHOT_KEY)
+        if blob is None:
+            return
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+                snap = {k: z[k] for k in z.files}
+            if len(snap.get("last_seen", ())) == len(self.table):
+                self.engine.restore(snap)
+        except Exception:  # a snapshot from another site or version: start fresh
+            log.exception("rule snapshot not restored; starting with fresh rule state")
+
+    def save_state(self) -> None:
+        """Persist the rule core's snapshot and the live device states (thread-safe)."""
+        with self.engine_lock:
+            snap = self.engine.snapshot()
+        buf = io.BytesIO()
+        np.savez(buf, **snap)
+        self.state.put_blob(SNAPSHOT_KEY, buf.getvalue())
+        with self.pipeline.lock:
+            rows = self.live.rows()
+        self.state.save_device_states(rows)
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def serve(self, *, ready: Callable[[Runtime], None] | None = None) -> None:
+        """Run until :meth:`request_stop` (or SIGINT / SIGTERM in the main thread)."""
+        self._loop = asyncio.get_running_loop()
+        self._transitions = asyncio.Queue()
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.start)
+        self.ingest.start()
+        from api.app import create_app  # noqa: PLC0415 - the API imports the runtime's types
+
+        app = create_app(self)
+        config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port,
+                                log_level="warning", lifespan="off", access_log=False)
+        self._server = _QuietServer(config)
+        tasks = [
+            asyncio.create_task(self._server.serve(), name="api"),
+            asyncio.create_task(self._alert_loop(), name="alerts"),
+            asyncio.create_task(self._every(self.settings.sweep_interval_s, self.sweep), name="sweep"),
+            asyncio.create_task(self._every(self.settings.snapshot_interval_s, self.save_state),
+                                name="snapshot"),
+        ]
+        with self._signals():
+            while not self._server.started and not tasks[0].done():
+                await asyncio.sleep(0.02)
+            if self.settings.simulate:
+                await asyncio.to_thread(self._start_simulator)
+            if ready is not None:
+                ready(self)
+            stop_task = asyncio.create_task(asyncio.to_thread(self._stop.wait), name="stop")
+            await asyncio.wait([tasks[0], stop_task], return_when=asyncio.FIRST_COMPLETED)
+            self._stop.set()
+            await self._shutdown(tasks, stop_task)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[Any]], stop_task: asyncio.Task[Any]) -> None:
+        if self.simulator is not None:
+            await asyncio.to_thread(self.simulator.stop)
+        await asyncio.to_thread(self.ingest.stop)
+        if self._server is not None:
+            self._server.should_exit = True
+        for t in tasks[1:]:
+            t.cancel()
+        await asyncio.gather(*tasks, stop_task, return_exceptions=True)
+        await self._drain_transitions()
+        await asyncio.to_thread(self.save_state)
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)
+        self.readings.close()
+        self.state.close()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`serve` to shut down (thread-safe)."""
+        self._stop.set()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._stop.set)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def _alert_loop(self) -> None:
+        assert self._transitions is not None
+        while True:
+            transitions, now = await self._transitions.get()
+            try:
+                await asyncio.to_thread(self.alerts.apply, transitions, now)
+            except Exception:
+                log.exception("applying %d transitions failed", len(transitions))
+
+    async def _drain_transitions(self) -> None:
+        q = self._transitions
+        while q is not None and not q.empty():
+            transitions, now = q.get_nowait()
+            await asyncio.to_thread(self.alerts.apply, transitions, now)
+
+    async def _every(self, interval_s: float, fn: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await asyncio.to_thread(fn)
+            except Exception:
+                log.exception("periodic %s failed", getattr(fn, "__name__", fn))
+
+    def _start_simulator(self) -> None:
+        from simulators.community import CommunitySimulator  # noqa: PLC0415 - only with --simulate
+
+        self.simulator = CommunitySimulator(
+            self.index, host=self.mqtt_host, port=self.mqtt_port,
+            rate_multiplier=self.settings.sim_rate, clock=self.clock,
+        )
+        self.simulator.start()
+        after = self.settings.sim_hazard_after_s
+        device = self.demo_hazard_device()
+        if device is not None:
+            timer = threading.Timer(after, self.simulator.inject, args=("gas_leak", device))
+            timer.daemon = True
+            timer.start()
+
+    def demo_hazard_device(self) -> str | None:
+        """The gas detector the demo leaks gas on (the first one in a household)."""
+        for p in self.index.devices:
+            if p.kind.value == "gas" and p.household_id:
+                return p.id
+        return None
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the runtime owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

@@ -1,0 +1,168 @@
+"""From raw MQTT messages to durable readings, rule transitions and dead letters.
+
+Layer: adapters (uses the stores); the decoding itself is the pure
+:mod:`sensors.wire`. One call of :meth:`IngestPipeline.process` handles one batch:
+decode every message (a bad one becomes a dead letter, never an exception), write
+the readings and dead letters durably, then run the rule core. Only when
+``process`` returns may the caller acknowledge the batch to the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from alerts.rules.types import Transition
+from sensors.batch import ReadingBatch, Row
+from sensors.errors import DecodeError
+from sensors.fields import FIELD_INDEX, KIND_FIELDS, N_FIELDS
+from sensors.live import LiveState
+from sensors.registry import KIND_CODES, DeviceTable
+from sensors.wire import TOPIC_ROOT, decode_availability, decode_state, parse_topic
+from store.protocol import ReadingStore
+from store.state import DeadLetter, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RawMessage:
+    """An MQTT message as received, before decoding."""
+
+    topic: str
+    payload: bytes
+    recv_ts: float
+    mid: int = 0
+    qos: int = 0
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What a batch of raw messages became."""
+
+    batch: ReadingBatch
+    dead: list[DeadLetter]
+    availability: list[tuple[int, bool, float]]  # (device row, online, recv_ts)
+    skipped: int = 0  # messages that are ours to ignore (our own alert topic)
+
+
+class Decoder:
+    """Decodes raw messages against the device registry."""
+
+    def __init__(self, table: DeviceTable, *, max_skew_s: float = 300.0) -> None:
+        """Args: the registry; max_skew_s: how far a device's ``ts`` may be from ours."""
+        self.table = table
+        self.max_skew_s = max_skew_s
+        self._ignored_topics = {f"{TOPIC_ROOT}/{table.community}/alerts"}
+        # Per kind, the columns that kind can never report.
+        self._foreign: dict[int, list[int]] = {}
+        for code, kind in enumerate(KIND_CODES):
+            allowed = {FIELD_INDEX[n] for n in KIND_FIELDS[kind]}
+            self._foreign[code] = [c for c in range(N_FIELDS) if c not in allowed]
+
+    def decode(self, msgs: Sequence[RawMessage]) -> Decoded:
+        """Decode a batch; never raises for a bad message."""
+        rows: list[Row] = []
+        dead: list[DeadLetter] = []
+        avail: list[tuple[int, bool, float]] = []
+        skipped = 0
+        kinds = self.table.kind
+        for m in msgs:
+            if m.topic in self._ignored_topics:
+                skipped += 1
+                continue
+            try:
+                parts = parse_topic(m.topic)
+                if parts.community != self.table.community:
+                    raise DecodeError("wrong_community", f"community {parts.community!r} is not ours")
+                idx = self.table.index.get(parts.device_id)
+                if idx is None:
+                    raise DecodeError("unknown_device", f"device {parts.device_id!r} is not in the site")
+                if parts.channel == "availability":
+                    avail.append((idx, decode_availability(m.payload), m.recv_ts))
+                    continue
+                msg = decode_state(m.payload, m.recv_ts, self.max_skew_s)
+                for col in self._foreign[int(kinds[idx])]:
+                    if msg.values[col] == msg.values[col]:  # not NaN
+                        raise DecodeError(
+                            "kind_mismatch",
+                            f"{parts.device_id} is registered as {KIND_CODES[int(kinds[idx])].value}, "
+                            f"which does not report field #{col}",
+                        )
+                rows.append(Row(parts.device_id, idx, msg.ts, m.recv_ts, msg.seq, msg.values))
+            except DecodeError as exc:
+                dead.append(DeadLetter(m.recv_ts, m.topic, exc.reason, exc.detail, m.payload))
+        return Decoded(ReadingBatch.from_rows(rows), dead, avail, skipped)
+
+
+@dataclass
+class IngestStats:
+    """Counters of the ingest, read by the console and ``/api/health``."""
+
+    received: int = 0
+    stored: int = 0
+    batches: int = 0
+    dead: Counter[str] = field(default_factory=Counter)
+    store_errors: int = 0
+    last_error: str = ""
+
+
+class IngestPipeline:
+    """Decode → store → rules for one batch at a time (called from one ingest thread)."""
+
+    def __init__(
+        self,
+        decoder: Decoder,
+        readings: ReadingStore,
+        state: StateStore,
+        live: LiveState,
+        evaluate: Callable[[ReadingBatch, list[tuple[int, bool, float]], float], list[Transition]],
+        on_transitions: Callable[[list[Transition], float], None],
+        clock: Callable[[], float],
+    ) -> None:
+        """Args:
+        decoder: turns raw messages into a batch.
+        readings: where readings go (must be durable when ``write`` returns).
+        state: where dead letters go.
+        live: the live device state to update.
+        evaluate: runs the rule core on (batch, availability updates, now).
+        on_transitions: receives the transitions (hands them to the alert side).
+        clock: the service clock.
+        """
+        self.decoder = decoder
+        self.readings = readings
+        self.state = state
+        self.live = live
+        self.evaluate = evaluate
+        self.on_transitions = on_transitions
+        self.clock = clock
+        self.stats = IngestStats()
+        self.lock = threading.Lock()  # guards ``live`` against readers
+
+    def process(self, msgs: Sequence[RawMessage]) -> None:
+        """Handle a batch. Raises StoreError when it could not be made durable;
+        then nothing may be acknowledged and the caller retries the same batch."""
+        decoded = self.decoder.decode(msgs)
+        if len(decoded.batch):
+            self.readings.write(decoded.batch)
+        if decoded.dead:
+            self.state.add_dead_letters(decoded.dead)
+            for d in decoded.dead:
+                log.debug("dead letter %s on %s: %s", d.reason, d.topic, d.detail)
+        now = self.clock()
+        with self.lock:
+            self.live.update(decoded.batch)
+            for idx, online, ts in decoded.availability:
+                self.live.set_online(idx, online, ts)
+        transitions = self.evaluate(decoded.batch, decoded.availability, now)
+        s = self.stats
+        s.received += len(msgs)
+        s.stored += len(decoded.batch)
+        s.batches += 1
+        s.dead.update(d.reason for d in decoded.dead)
+        if transitions:
+            self.on_transitions(transitions, now)
+

@@ -1,0 +1,313 @@
+"""The alert-state store (SQLite): alerts and their timelines, each device's last
+state, dead letters, the audit log and rule-core snapshots.
+
+Layer: adapters. Always SQLite, whichever reading store is chosen: this data is
+small, relational and must survive ``kill -9`` (WAL).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome
+from alerts.rules.types import Severity
+from store.sqlite import connect, transaction
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL, hazard TEXT NOT NULL, severity TEXT NOT NULL, status TEXT NOT NULL,
+    active INTEGER NOT NULL, device_id TEXT, place_id TEXT NOT NULL, grid_id TEXT NOT NULL,
+    assignee TEXT, raised_at REAL NOT NULL, updated_at REAL NOT NULL, cleared_at REAL,
+    value REAL, detail TEXT NOT NULL, outcome TEXT, data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open_per_key ON alerts(key)
+    WHERE status IN ('raised', 'acknowledged', 'on_site');
+CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts(status, grid_id);
+CREATE TABLE IF NOT EXISTS alert_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id INTEGER NOT NULL, ts REAL NOT NULL,
+    actor TEXT NOT NULL, action TEXT NOT NULL, note TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_events_by_alert ON alert_events(alert_id, id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, topic TEXT NOT NULL,
+    reason TEXT NOT NULL, detail TEXT NOT NULL, payload BLOB NOT NULL, size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_reason ON dead_letters(reason, id);
+CREATE TABLE IF NOT EXISTS device_state (
+    device_id TEXT PRIMARY KEY, last_seen REAL, online INTEGER, data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, detail BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+DEAD_LETTER_PAYLOAD_BYTES = 1024
+
+_ALERT_COLS = (
+    "id, key, hazard, severity, status, active, device_id, place_id, grid_id, assignee, "
+    "raised_at, updated_at, cleared_at, value, detail, outcome, data"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An unusable message, kept with why it was refused."""
+
+    ts: float
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+
+
+def _row_to_alert(r: Sequence[Any]) -> Alert:
+    return Alert(
+        id=r[0], key=r[1], hazard=r[2], severity=Severity(r[3]), status=AlertStatus(r[4]),
+        active=bool(r[5]), device_id=r[6], place_id=r[7], grid_id=r[8], assignee=r[9],
+        raised_at=r[10], updated_at=r[11], cleared_at=r[12], value=r[13], detail=r[14],
+        outcome=Outcome(r[15]) if r[15] else None, data=orjson.loads(r[16]),
+    )
+
+
+class StateStore:
+    """Alert state in SQLite; safe to call from any thread."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+        """Args: path of the database file; synchronous: NORMAL or FULL."""
+        self.path = path
+        self._conn = connect(path, synchronous=synchronous)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    # -- alerts ---------------------------------------------------------------------
+
+    def open_alert(self, key: str) -> Alert | None:
+        """The open alert with this key, if any."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_ALERT_COLS} FROM alerts WHERE key = ? "  # noqa: S608
+                "AND status IN ('raised', 'acknowledged', 'on_site')",
+                (key,),
+            ).fetchone()
+        return _row_to_alert(r) if r else None
+
+    def open_alerts(self) -> list[Alert]:
+        """Every open alert."""
+        return self.list_alerts(statuses=tuple(OPEN_STATUSES), limit=1_000_000)
+
+    def save_alert(self, alert: Alert, events: Iterable[AlertEvent] = ()) -> Alert:
+        """Insert (``id == 0``) or update an alert, with timeline events, atomically.
+
+        Returns the alert with its id set.
+        """
+        vals = (
+            alert.key, alert.hazard, alert.severity.value, alert.status.value, int(alert.active),
+            alert.device_id, alert.place_id, alert.grid_id, alert.assignee, alert.raised_at,
+            alert.updated_at, alert.cleared_at, alert.value, alert.detail,
+            alert.outcome.value if alert.outcome else None, orjson.dumps(alert.data),
+        )
+        with transaction(self._conn, self._lock) as c:
+            if alert.id == 0:
+                cur = c.execute(
+                    f"INSERT INTO alerts ({_ALERT_COLS}) VALUES (NULL, {', '.join('?' * 16)})",  # noqa: S608
+                    vals,
+                )
+                alert.id = int(cur.lastrowid or 0)
+            else:
+                c.execute(
+                    "UPDATE alerts SET key=?, hazard=?, severity=?, status=?, active=?, device_id=?, "
+                    "place_id=?, grid_id=?, assignee=?, raised_at=?, updated_at=?, cleared_at=?, "
+                    "value=?, detail=?, outcome=?, data=? WHERE id=?",
+                    (*vals, alert.id),
+                )
+            c.executemany(
+                "INSERT INTO alert_events (alert_id, ts, actor, action, note, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (alert.id, e.ts, e.actor, e.action, e.note, orjson.dumps(e.data))
+                    for e in events
+                ],
+            )
+        return alert
+
+    def get_alert(self, alert_id: int) -> Alert | None:
+        """One alert by id."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_ALERT_COLS} FROM alerts WHERE id = ?", (alert_id,)  # noqa: S608
+            ).fetchone()
+        return _row_to_alert(r) if r else None
+
+    def list_alerts(
+        self,
+        *,
+        statuses: Sequence[str] = (),
+        grid_ids: Sequence[str] | None = None,
+        assignee: str | None = None,
+        hazard: str | None = None,
+        device_id: str | None = None,
+        severity: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Alert]:
+        """Alerts matching every given filter, newest first."""
+        where, args = self._alert_filter(statuses, grid_ids, assignee, hazard, device_id, severity, since)
+        sql = f"SELECT {_ALERT_COLS} FROM alerts {where} ORDER BY id DESC LIMIT ? OFFSET ?"  # noqa: S608
+        with self._lock:
+            rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
+        return [_row_to_alert(r) for r in rows]
+
+    def count_alerts(self, **filters: Any) -> int:
+        """How many alerts match the filters of :meth:`list_alerts`."""
+        where, args = self._alert_filter(
+            filters.get("statuses", ()), filters.get("grid_ids"), filters.get("assignee"),
+            filters.get("hazard"), filters.get("device_id"), filters.get("severity"),
+            filters.get("since"),
+        )
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM alerts {where}", args).fetchone()[0])  # noqa: S608
+
+    @staticmethod
+    def _alert_filter(
+        statuses: Sequence[str],
+        grid_ids: Sequence[str] | None,
+        assignee: str | None,
+        hazard: str | None,
+        device_id: str | None,
+        severity: str | None,
+        since: float | None,
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args.extend(statuses)
+        if grid_ids is not None:
+            clauses.append(f"grid_id IN ({', '.join('?' * len(grid_ids))})" if grid_ids else "0")
+            args.extend(grid_ids)
+        for col, val in (("assignee", assignee), ("hazard", hazard), ("device_id", device_id),
+                         ("severity", severity)):
+            if val is not None:
+                clauses.append(f"{col} = ?")
+                args.append(val)
+        if since is not None:
+            clauses.append("raised_at >= ?")
+            args.append(since)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def alert_events(self, alert_id: int) -> list[AlertEvent]:
+        """An alert's timeline, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT alert_id, ts, actor, action, note, data FROM alert_events "
+                "WHERE alert_id = ? ORDER BY id",
+                (alert_id,),
+            ).fetchall()
+        return [AlertEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]
+
+    # -- dead letters -----------------------------------------------------------------
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Keep refused messages (payload truncated to 1 KiB)."""
+        if not letters:
+            return
+        with transaction(self._conn, self._lock) as c:
+            c.executemany(
+                "INSERT INTO dead_letters (ts, topic, reason, detail, payload, size) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (d.ts, d.topic[:512], d.reason, d.detail[:512],
+                     d.payload[:DEAD_LETTER_PAYLOAD_BYTES], len(d.payload))
+                    for d in letters
+                ],
+            )
+
+    def list_dead_letters(
+        self, *, reason: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Dead letters, newest first."""
+        where, args = ("WHERE reason = ?", [reason]) if reason else ("", [])
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT id, ts, topic, reason, detail, payload, size FROM dead_letters {where} "  # noqa: S608
+                "ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [
+            {"id": r[0], "ts": r[1], "topic": r[2], "reason": r[3], "detail": r[4],
+             "payload": r[5].decode("utf-8", "replace"), "size": r[6]}
+            for r in rows
+        ]
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters per reason."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason"
+            ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- device state, audit, snapshots -----------------------------------------------------
+
+    def save_device_states(self, rows: Iterable[tuple[str, float | None, bool | None, dict[str, Any]]]) -> None:
+        """Upsert (device_id, last_seen, online, data) rows."""
+        with transaction(self._conn, self._lock) as c:
+            c.executemany(
+                "INSERT INTO device_state (device_id, last_seen, online, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(device_id) DO UPDATE SET last_seen=excluded.last_seen, "
+                "online=excluded.online, data=excluded.data",
+                [(d, ls, None if on is None else int(on), orjson.dumps(data)) for d, ls, on, data in rows],
+            )
+
+    def load_device_states(self) -> dict[str, tuple[float | None, bool | None, dict[str, Any]]]:
+        """Every saved device state."""
+        with self._lock:
+            rows = self._conn.execute("SELECT device_id, last_seen, online, data FROM device_state").fetchall()
+        return {r[0]: (r[1], None if r[2] is None else bool(r[2]), orjson.loads(r[3])) for r in rows}
+
+    def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
+              ts: float | None = None) -> None:
+        """Record an operation (GB/T 45839 5.9.2)."""
+        with transaction(self._conn, self._lock) as c:
+            c.execute(
+                "INSERT INTO audit (ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                (time.time() if ts is None else ts, actor, action, target, orjson.dumps(detail or {})),
+            )
+
+    def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The audit log, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, ts, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [{"id": r[0], "ts": r[1], "actor": r[2], "action": r[3], "target": r[4],
+                 "detail": orjson.loads(r[5])} for r in rows]
+
+    def put_blob(self, key: str, value: bytes) -> None:
+        """Store a blob (rule-core snapshot, ...)."""
+        with transaction(self._conn, self._lock) as c:
+            c.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    def get_blob(self, key: str) -> bytes | None:
+        """A stored blob, or None."""
+        with self._lock:
+            r = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return bytes(r[0]) if r else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
