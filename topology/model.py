@@ -84,6 +84,15 @@ class Device(_Model):
         le=7 * 86400,
         description="How often the device reports when nothing happens, seconds.",
     )
+    z2m_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^+#/\s][^+#]*$",
+        description="Zigbee2MQTT friendly name when the device reaches MQTT through Zigbee2MQTT "
+        "(it then publishes on zigbee2mqtt/<z2m_name>); the model must be one "
+        "sensors.zigbee2mqtt knows.",
+    )
 
 
 class Household(_Model):
