@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import uvicorn
-
 from alerts.rules.engine import RuleEngine
+
 from alerts.rules.types import Transition
 from alerts.service import AlertChange, AlertService
 from gridwatch.clock import Clock, ManualClock, SystemClock
@@ -199,7 +199,7 @@ class Runtime:
                                 name="snapshot"),
         ]
         with self._signals():
-            while not self._server.started and not tasks[0].done():
+            while not self._server.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                 await asyncio.sleep(0.02)
             if self.settings.simulate:
                 await asyncio.to_thread(self._start_simulator)

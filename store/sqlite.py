@@ -76,7 +76,7 @@ class SQLiteReadingStore:
             return
         values = batch.values.tolist()
         rows = [
-            (dev, ts, seq, recv, *[None if v != v else v for v in vals])
+            (dev, ts, seq, recv, *[None if v != v else v for v in vals])  # noqa: PLR0124 - v != v is the fast NaN test
             for dev, ts, seq, recv, vals in zip(
                 batch.device_ids, batch.ts.tolist(), batch.seq.tolist(), batch.recv_ts.tolist(),
                 values, strict=True,

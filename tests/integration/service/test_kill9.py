@@ -19,7 +19,7 @@ FIELD = {"gas": "lel_pct", "water": "water_leak", "co": "co_ppm"}
 
 
 def payload(device: str, seq: int, ts: float) -> dict:
-    kind = device.split("-")[0]
+    kind = device.split("-", maxsplit=1)[0]
     value = False if kind == "water" else 0.5
     return {FIELD[kind]: value, "seq": seq, "ts": ts}
 
