@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from sensors.zigbee2mqtt import MODELS
+
 from topology.names import (
     COMPOUND_NAMES,
     PROPERTY_COMPANY_NAMES,
@@ -62,7 +64,7 @@ MAINS_GAS_SHARE = 0.05  # plug-in gas detectors (Aqara JT-BZ-01AQ/A), 120 s hear
 ELDERLY_SHARE = 0.10
 
 # Models sensors.zigbee2mqtt can translate; only these get a Zigbee2MQTT friendly name.
-Z2M_MODEL_NAMES = frozenset({"HS1CG", "HS1SA", "HS1CA", "SJCGQ11LM", "MCCGQ11LM", "JT-BZ-01AQ/A"})
+Z2M_MODEL_NAMES = frozenset(MODELS)
 
 MICRO_GRID_MIN = 20
 MICRO_GRID_MAX = 30
