@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from sensors.zigbee2mqtt import MODELS
-
 from topology.names import (
     COMPOUND_NAMES,
     PROPERTY_COMPANY_NAMES,
