@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sensors.fields import DeviceKind
+from topology.rules import RuleOverrides
 
 Id = Annotated[
     str,
@@ -187,3 +188,4 @@ class Site(_Model):
     grids: list[Grid] = Field(default_factory=list)
     micro_grids: list[MicroGrid] = Field(default_factory=list)
     buildings: list[Building] = Field(default_factory=list)
+    rules: RuleOverrides = Field(default_factory=RuleOverrides)

@@ -1,0 +1,374 @@
+"""The rule engine: readings and absences in, transitions of (device, hazard) conditions out.
+
+Layer: pure core. No asyncio, no I/O, no clock: every call takes ``now``.
+
+Event time: a batch's rows are applied per device in ``(ts, seq)`` order; a row
+that is not newer than the newest already applied to its device (out of order,
+or a duplicate) is counted in ``late_dropped`` and moves no rule, so late and
+repeated deliveries never rewrite the past. A batch is applied in *rounds*: round
+k holds the k-th new reading of each device, so each round is a plain vectorised
+update where every device appears once.
+
+Absence rules (offline, unprotected, welfare, door held open, hold timers, hush
+re-arm, battery reminders) run in :meth:`RuleEngine.sweep` over the devices whose
+``next_due`` has passed; ``next_due`` is a lower bound kept by every rule, so a
+sweep over a million quiet devices is one comparison and one ``flatnonzero``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from alerts.rules import doors, hazards, health
+from alerts.rules.ctx import GAS, SMOKE, WATER, WELFARE, Ctx, Idx
+from alerts.rules.emit import Emitter
+from alerts.rules.params import RuleParams, build_params
+from alerts.rules.state import HAZARDS, H, State
+from alerts.rules.types import Hazard, Transition
+from sensors.batch import ReadingBatch
+from sensors.fields import (
+    BATTERY_LOW,
+    BATTERY_PCT,
+    CO_PPM,
+    LEL_PCT,
+    OPEN,
+    TEMP_C,
+    WATER_LEAK,
+)
+from sensors.fields import (
+    SMOKE as SMOKE_COL,
+)
+from sensors.fields import (
+    TAMPER as TAMPER_COL,
+)
+from sensors.registry import DeviceTable
+
+F64 = npt.NDArray[np.float64]
+
+
+def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[Idx, Idx]:
+    """CSR of device rows per group number (negative groups left out)."""
+    n = int(group.max()) + 1 if len(group) and group.max() >= 0 else 0
+    order = np.argsort(group, kind="stable")
+    order = order[group[order] >= 0]
+    counts = np.bincount(group[order], minlength=n)
+    return order.astype(np.intp), np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
+
+
+class RuleEngine:
+    """Vectorised rule core over per-device state arrays.
+
+    Attributes:
+        table: the device registry.
+        params: per-device parameters (profiles).
+        late_dropped: readings not applied because they were not newer than the last one.
+        max_future_s: rows whose ``ts`` is further than this ahead of ``now`` use ``recv_ts``.
+    """
+
+    def __init__(self, table: DeviceTable, params: RuleParams | None = None) -> None:
+        self.table = table
+        self.params = params if params is not None else build_params(table)
+        n = len(table)
+        n_hh = int(table.household.max()) + 1 if n and table.household.max() >= 0 else 0
+        n_unit = int(table.unit.max()) + 1 if n and table.unit.max() >= 0 else 0
+        self.st = State.new(n, n_hh, n_unit)
+        self.st.maint[:] = self.params.values["maintenance"][self.params.profile] > 0
+        self._hh_rows, self._hh_ptr = _rows_by_group(table.household)
+        self._mark = np.zeros(n, dtype=np.int32)
+        self.late_dropped = 0
+        self.max_future_s = 300.0
+
+    # --- public state ---------------------------------------------------------------
+
+    @property
+    def last_seen(self) -> F64:
+        """Event time of the newest message per device (NaN: never seen)."""
+        return self.st.last_seen
+
+    @property
+    def maintenance(self) -> npt.NDArray[np.bool_]:
+        """Which devices are in maintenance / test mode (read only by convention)."""
+        return self.st.maint
+
+    def condition(self, device_idx: int, hazard: Hazard) -> int:
+        """The current condition code of one (device, hazard), see :mod:`alerts.rules.state`."""
+        return int(self.st.cond[device_idx, H[hazard]])
+
+    def snapshot(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Everything needed to restore hold timers, doses and welfare clocks after a restart."""
+        snap = self.st.snapshot()
+        snap["late_dropped"] = np.array([self.late_dropped], dtype=np.int64)
+        return snap
+
+    def restore(self, snap: dict[str, npt.NDArray[np.generic]]) -> None:
+        """Load a snapshot taken from an engine over the same device table."""
+        self.st.restore(snap)
+        if "late_dropped" in snap:
+            self.late_dropped = int(snap["late_dropped"][0])
+
+    def _ctx(self) -> Ctx:
+        return Ctx(self.st, self.params, self.table, Emitter(self.st))
+
+    def _start(self, now: float) -> None:
+        if np.isnan(self.st.epoch[0]):
+            self.st.epoch[0] = now
+
+    # --- readings -------------------------------------------------------------------
+
+    def evaluate(self, batch: ReadingBatch, now: float) -> list[Transition]:
+        """Apply a batch of readings; return the transitions they cause."""
+        self._start(now)
+        c = self._ctx()
+        if len(batch) == 0:
+            return c.em.out
+        d = batch.device_idx.astype(np.intp)
+        ts = batch.ts
+        bad_ts = ~(ts <= now + self.max_future_s)
+        if bad_ts.any():
+            ts = np.where(bad_ts, batch.recv_ts, ts)
+        keep = (d >= 0) & (d < len(self.table)) & ~np.isnan(ts)
+        values = batch.values
+        seq = batch.seq
+        if not keep.all():
+            d, ts, seq, values = d[keep], ts[keep], seq[keep], values[keep]
+        clean, any_bad, first = health.plausible(values)
+        for rows in self._rounds(d, ts, seq):
+            self._round(c, rows, d, ts, seq, values, clean, any_bad, first, now)
+        self._group_smoke(c)
+        return c.em.out
+
+    def _rounds(self, d: Idx, ts: F64, seq: npt.NDArray[np.int64]) -> list[Idx]:
+        n = len(d)
+        pos = np.arange(n, dtype=np.int32)
+        self._mark[d] = pos
+        repeat = self._mark[d] != pos
+        if not repeat.any():
+            return [pos.astype(np.intp)]
+        multi = np.zeros(len(self.table), dtype=np.bool_) if n > len(self.table) // 64 else None
+        if multi is None:
+            dup_dev = np.unique(d[repeat])
+            in_multi = np.isin(d, dup_dev)
+        else:
+            multi[d[repeat]] = True
+            in_multi = multi[d]
+        single = np.flatnonzero(~in_multi)
+        m = np.flatnonzero(in_multi)
+        m = m[np.lexsort((seq[m], ts[m], d[m]))]
+        dm = d[m]
+        start = np.concatenate(([True], dm[1:] != dm[:-1]))
+        first = np.maximum.accumulate(np.where(start, np.arange(len(m)), 0))
+        rank = np.arange(len(m)) - first
+        by_rank = np.argsort(rank, kind="stable")
+        counts = np.bincount(rank)
+        bounds = np.cumsum(counts)[:-1]
+        parts = np.split(m[by_rank], bounds)
+        parts[0] = np.concatenate((single, parts[0]))
+        return parts
+
+    def _round(self, c: Ctx, rows: Idx, d_all: Idx, ts_all: F64, seq_all: npt.NDArray[np.int64],
+               raw_all: F64, clean_all: F64, bad_all: npt.NDArray[np.bool_], first_all: Idx,
+               now: float) -> None:
+        st = self.st
+        d = d_all[rows]
+        t = ts_all[rows]
+        q = seq_all[rows]
+        lt = st.last_ts[d]
+        acc = (t > lt) | ((t == lt) & (q > st.last_seq[d]))
+        if not acc.all():
+            self.late_dropped += int((~acc).sum())
+            rows, d, t, q = rows[acc], d[acc], t[acc], q[acc]
+            if not len(rows):
+                return
+        st.last_ts[d] = t
+        st.last_seq[d] = q
+        prof = self.params.profile[d]
+        health.seen(c, d, prof, t, now)
+        vals = clean_all[rows]
+        bad = bad_all[rows]
+        first = first_all[rows]
+        health.implausible_apply(c, d, t, bad, first, raw_all[rows, first])
+        pct, flag = vals[:, BATTERY_PCT], vals[:, BATTERY_LOW]
+        self._sel(~np.isnan(pct) | ~np.isnan(flag), lambda i: health.battery_apply(
+            c, d[i], prof[i], t[i], pct[i], flag[i]))
+        col = vals[:, TAMPER_COL]
+        self._sel(~np.isnan(col), lambda i: health.tamper_apply(c, d[i], t[i], col[i]))
+        for column, fn in (
+            (LEL_PCT, hazards.gas_apply), (CO_PPM, hazards.co_apply),
+            (TEMP_C, hazards.heat_apply), (WATER_LEAK, hazards.water_apply),
+            (OPEN, doors.door_apply),
+        ):
+            v = vals[:, column]
+            self._sel(~np.isnan(v), lambda i, fn=fn, v=v: fn(c, d[i], prof[i], t[i], v[i]))
+        v = vals[:, SMOKE_COL]
+        self._sel(~np.isnan(v), lambda i: hazards.smoke_apply(c, d[i], t[i], v[i]))
+        col_idx = health.PRIMARY[self.table.kind[d]]
+        has = col_idx >= 0
+        v = np.where(has, vals[np.arange(len(d)), col_idx], np.nan)
+        self._sel(~np.isnan(v), lambda i: health.stuck_apply(c, d[i], prof[i], t[i], v[i]))
+        self._sel(doors.welfare_devices(c, d), lambda i: (
+            doors.welfare_step(c, d[i], prof[i], t[i]),
+            c.lower_due(d[i], doors.welfare_dues(c, d[i], prof[i])),
+        ))
+
+    @staticmethod
+    def _sel(mask: npt.NDArray[np.bool_], fn: object) -> None:
+        if mask.any():
+            i = np.flatnonzero(mask)
+            fn(i)  # type: ignore[operator]
+
+    def _group_smoke(self, c: Ctx) -> None:
+        """Two smoke alarms of one household or unit within ``smoke_group_s`` make one
+        incident: the first device's condition escalates (code 4, ``escalated``) and the
+        later one's carries ``incident:<first device idx>``."""
+        st, table = self.st, self.table
+        for ts, dev in sorted(c.em.smoke_raised):
+            if st.cond[dev, SMOKE] != 3:
+                continue
+            window = self.params.device("smoke_group_s", dev)
+            for grp_ts, grp_dev, g in (
+                (st.hh_grp_ts, st.hh_grp_dev, int(table.household[dev])),
+                (st.unit_grp_ts, st.unit_grp_dev, int(table.unit[dev])),
+            ):
+                if g < 0:
+                    continue
+                anchor = int(grp_dev[g])
+                if (anchor >= 0 and anchor != dev and ts - grp_ts[g] <= window
+                        and st.cond[anchor, SMOKE] >= 3):
+                    if st.cond[anchor, SMOKE] == 3:
+                        c.em.one(4, anchor, SMOKE, ts, 1.0, "escalated")
+                    c.em.one(4, dev, SMOKE, ts, 1.0, f"incident:{anchor}")
+                    break
+            else:
+                for grp_ts, grp_dev, g in (
+                    (st.hh_grp_ts, st.hh_grp_dev, int(table.household[dev])),
+                    (st.unit_grp_ts, st.unit_grp_dev, int(table.unit[dev])),
+                ):
+                    if g >= 0:
+                        grp_ts[g] = ts
+                        grp_dev[g] = dev
+
+    # --- absence --------------------------------------------------------------------
+
+    def sweep(self, now: float) -> list[Transition]:
+        """Absence rules for every device whose next deadline has passed."""
+        self._start(now)
+        c = self._ctx()
+        d = np.flatnonzero(self.st.next_due <= now)
+        if not len(d):
+            return c.em.out
+        self.st.next_due[d] = np.inf  # devices in maintenance wait for set_maintenance(off)
+        active = ~self.st.maint[d]
+        d = d[active] if not active.all() else d
+        if not len(d):
+            return c.em.out
+        prof = self.params.profile[d]
+        t = np.full(len(d), now)
+        health.offline_step(c, d, prof, now)
+        health.battery_remind(c, d, prof, now)
+        hazards.gas_step(c, d, prof, t)
+        hazards.co_step(c, d, prof, t)
+        hazards.smoke_step(c, d, t)
+        hazards.water_step(c, d, prof, t)
+        doors.door_step(c, d, prof, t)
+        w = doors.welfare_devices(c, d)
+        if w.any():
+            i = np.flatnonzero(w)
+            doors.welfare_step(c, d[i], prof[i], t[i])
+        self.st.next_due[d] = self._dues(c, d, prof, w)
+        return c.em.out
+
+    def _dues(self, c: Ctx, d: Idx, prof: npt.NDArray[np.int32],
+              welfare: npt.NDArray[np.bool_]) -> F64:
+        """The exact next deadline of devices ``d`` (inf: none)."""
+        st = self.st
+        due = health.offline_dues(c, d, prof)
+        due = np.fmin(due, health.battery_dues(c, d))
+        g = st.cond[d, GAS]
+        w_due, c_due, r_due = hazards.gas_dues(c, d, prof)
+        due = np.fmin(due, np.where(g < 2, w_due, np.nan))
+        due = np.fmin(due, np.where(g < 3, c_due, np.nan))
+        due = np.fmin(due, np.where(g > 0, r_due, np.nan))
+        due = np.fmin(due, hazards.co_dues(c, d, prof))
+        due = np.fmin(due, np.where(st.cond[d, SMOKE] == 1, st.until[d], np.nan))
+        wc = st.cond[d, WATER]
+        w_due, c_due = hazards.water_dues(c, d, prof)
+        due = np.fmin(due, np.where(wc < 2, w_due, np.nan))
+        due = np.fmin(due, np.where((wc < 3) & ~st.water_ack[d], c_due, np.nan))
+        due = np.fmin(due, doors.door_dues(c, d, prof))
+        if welfare.any():
+            i = np.flatnonzero(welfare)
+            due[i] = np.fmin(due[i], doors.welfare_dues(c, d[i], prof[i]))
+        return np.where(np.isnan(due), np.inf, due)
+
+    # --- commands -------------------------------------------------------------------
+
+    def availability(self, device_idx: int, online: bool, ts: float, now: float) -> list[Transition]:
+        """An MQTT availability message: offline raises OFFLINE at once; online clears it
+        when the device is not stale."""
+        self._start(now)
+        c = self._ctx()
+        st = self.st
+        d = np.array([device_idx], dtype=np.intp)
+        t = np.array([ts])
+        if online:
+            health.seen(c, d, self.params.profile[d], t, now)
+        else:
+            st.avail_off[device_idx] = True
+            code = st.cond[d, H[Hazard.OFFLINE]]
+            c.em.emit(H[Hazard.OFFLINE], d, np.where(code == 0, 2, code), t, np.nan,
+                      ("", "", "availability", "", ""))
+        st.next_due[device_idx] = -np.inf
+        return c.em.out
+
+    def set_away(self, household_row: int, away: bool, now: float) -> list[Transition]:
+        """A household checks in as away (no welfare alerts) or back (welfare clock restarts)."""
+        self._start(now)
+        c = self._ctx()
+        st = self.st
+        st.away[household_row] = away
+        d = self._hh_rows[self._hh_ptr[household_row]:self._hh_ptr[household_row + 1]]
+        d = d[doors.welfare_devices(c, d)]
+        if away:
+            c.em.emit(WELFARE, d, np.zeros(len(d), dtype=np.int8), now, np.nan,
+                      ("away",) * 5)
+        else:
+            st.w_base[d] = np.fmax(st.w_base[d], now)
+        st.next_due[d] = -np.inf
+        return c.em.out
+
+    def set_maintenance(self, device_idx: int, on: bool, now: float) -> list[Transition]:
+        """Maintenance / test mode: readings still move the rules, no condition is raised;
+        entering clears what is raised (detail ``maintenance``)."""
+        self._start(now)
+        c = self._ctx()
+        st = self.st
+        if on and not st.maint[device_idx]:
+            for h in np.flatnonzero(st.cond[device_idx] > 0).tolist():
+                c.em.one(0, device_idx, h, now, np.nan, "maintenance")
+        st.maint[device_idx] = on
+        st.next_due[device_idx] = -np.inf
+        return c.em.out
+
+    def hush(self, device_idx: int, now: float) -> list[Transition]:
+        """Silence a smoke alarm (the caller checks who may, GB/T 45839 5.4.4): INFO
+        ``hushed`` until ``smoke_hush_s`` passes, then critical again if still on."""
+        self._start(now)
+        c = self._ctx()
+        st = self.st
+        if st.cond[device_idx, SMOKE] >= 3:
+            st.until[device_idx] = now + self.params.device("smoke_hush_s", device_idx)
+            c.em.one(1, device_idx, SMOKE, now, 1.0, "hushed")
+            st.next_due[device_idx] = -np.inf
+        return c.em.out
+
+    def acknowledge(self, device_idx: int, hazard: Hazard, now: float) -> list[Transition]:
+        """A person acknowledged the condition: a wet leak sensor then stays a warning."""
+        self._start(now)
+        if hazard is Hazard.WATER_LEAK and self.st.cond[device_idx, WATER] > 0:
+            self.st.water_ack[device_idx] = True
+            self.st.next_due[device_idx] = -np.inf
+        return []
+
+
+__all__ = ["HAZARDS", "RuleEngine", "RuleParams", "build_params"]
