@@ -186,7 +186,7 @@ class Downsampler:
         retention = self._store.raw_retention_s
         if retention is None or self.watermark_1m is None or not self._store.is_v1():
             return
-        # Never delete raw readings that are not rolled up yet.
-        cutoff = min(now - retention, self.watermark_1m)
+        # Never delete raw readings a later run may still roll up (see the watermark note).
+        cutoff = min(now - retention, _floor(self.watermark_1m - self.lateness_s, MINUTE_S))
         q = f'DELETE FROM "{MEASUREMENT}" WHERE time < {int(cutoff) * 10**9}'  # noqa: S608 - constant and a number
         self._store.query(q, method="POST")
