@@ -135,11 +135,11 @@ def parse_injections(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def progress_line(stats: Any) -> str:
-    """One status line: messages sent, rate, simulated time, hazards."""
+def progress_line(stats: Any, *, final: bool = False) -> str:
+    """One status line: messages sent, rate, simulated time, hazards (and a lost broker)."""
     sim = time.strftime("%m-%d %H:%M", time.localtime(stats.sim_time_ts))
     hazards = ", ".join(f"{h}@{d}" for d, h in sorted(stats.hazards.items())) or "none"
-    link = "" if stats.connected else "  [broker disconnected, retrying]"
+    link = "" if stats.connected or final else "  [broker disconnected, retrying]"
     return (
         f"sent {stats.sent:,} msgs  {stats.rate_per_s:,.0f} msg/s  {stats.devices:,} devices  "
         f"sim time {sim}  hazards: {hazards}{link}"
@@ -192,7 +192,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     finally:
         sim.stop()
         if not args.quiet:
-            out.write(("\r\033[K" if out.isatty() else "") + progress_line(sim.stats()) + "\n")
+            out.write(
+                ("\r\033[K" if out.isatty() else "") + progress_line(sim.stats(), final=True) + "\n"
+            )
 
 
 def _drive(
