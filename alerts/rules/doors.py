@@ -89,7 +89,8 @@ def door_dues(c: Ctx, d: Idx, prof: Prof) -> F64:
 def welfare_devices(c: Ctx, d: Idx) -> npt.NDArray[np.bool_]:
     """Which of ``d`` carry the welfare check: doors of elderly-alone households."""
     t = c.table
-    return (t.kind[d] == DOOR_CODE) & t.elderly_alone[d] & (t.household[d] >= 0)
+    out: npt.NDArray[np.bool_] = (t.kind[d] == DOOR_CODE) & t.elderly_alone[d] & (t.household[d] >= 0)
+    return out
 
 
 def welfare_health(c: Ctx, d: Idx) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:

@@ -60,7 +60,7 @@ class Emitter:
             idx, names = detail
             det = [names[i] for i in idx[ch].tolist()]
         else:
-            det = [detail[c] for c in codes]  # type: ignore[index]
+            det = [detail[c] for c in codes]  # type: ignore[index,unused-ignore]
         self.out.extend(
             Transition(dev, hazard, CODE_SEVERITY[c], t, float(v), s)
             for dev, c, t, v, s in zip(dd.tolist(), codes, ts_l, v_l, det, strict=True)

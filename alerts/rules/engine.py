@@ -17,6 +17,8 @@ sweep over a million quiet devices is one comparison and one ``flatnonzero``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -45,6 +47,17 @@ from sensors.fields import (
 from sensors.registry import DeviceTable
 
 F64 = npt.NDArray[np.float64]
+ValueRule = Callable[[Ctx, Idx, npt.NDArray[np.int32], F64, F64], None]
+# Readings of one column that drive one rule, in the order they are applied.
+_VALUE_RULES: tuple[tuple[int, ValueRule], ...] = (
+    (LEL_PCT, hazards.gas_apply), (CO_PPM, hazards.co_apply), (TEMP_C, hazards.heat_apply),
+    (WATER_LEAK, hazards.water_apply), (OPEN, doors.door_apply),
+)
+
+
+def _where(mask: npt.NDArray[np.bool_]) -> Idx | None:
+    """Row numbers where ``mask`` holds, or None when none does."""
+    return np.flatnonzero(mask) if mask.any() else None
 
 
 def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[Idx, Idx]:
@@ -189,33 +202,25 @@ class RuleEngine:
         first = first_all[rows]
         health.implausible_apply(c, d, t, bad, first, raw_all[rows, first])
         pct, flag = vals[:, BATTERY_PCT], vals[:, BATTERY_LOW]
-        self._sel(~np.isnan(pct) | ~np.isnan(flag), lambda i: health.battery_apply(
-            c, d[i], prof[i], t[i], pct[i], flag[i]))
+        if (i := _where(~np.isnan(pct) | ~np.isnan(flag))) is not None:
+            health.battery_apply(c, d[i], prof[i], t[i], pct[i], flag[i])
         col = vals[:, TAMPER_COL]
-        self._sel(~np.isnan(col), lambda i: health.tamper_apply(c, d[i], t[i], col[i]))
-        for column, fn in (
-            (LEL_PCT, hazards.gas_apply), (CO_PPM, hazards.co_apply),
-            (TEMP_C, hazards.heat_apply), (WATER_LEAK, hazards.water_apply),
-            (OPEN, doors.door_apply),
-        ):
+        if (i := _where(~np.isnan(col))) is not None:
+            health.tamper_apply(c, d[i], t[i], col[i])
+        for column, fn in _VALUE_RULES:
             v = vals[:, column]
-            self._sel(~np.isnan(v), lambda i, fn=fn, v=v: fn(c, d[i], prof[i], t[i], v[i]))
+            if (i := _where(~np.isnan(v))) is not None:
+                fn(c, d[i], prof[i], t[i], v[i])
         v = vals[:, SMOKE_COL]
-        self._sel(~np.isnan(v), lambda i: hazards.smoke_apply(c, d[i], t[i], v[i]))
+        if (i := _where(~np.isnan(v))) is not None:
+            hazards.smoke_apply(c, d[i], t[i], v[i])
         col_idx = health.PRIMARY[self.table.kind[d]]
-        has = col_idx >= 0
-        v = np.where(has, vals[np.arange(len(d)), col_idx], np.nan)
-        self._sel(~np.isnan(v), lambda i: health.stuck_apply(c, d[i], prof[i], t[i], v[i]))
-        self._sel(doors.welfare_devices(c, d), lambda i: (
-            doors.welfare_step(c, d[i], prof[i], t[i]),
-            c.lower_due(d[i], doors.welfare_dues(c, d[i], prof[i])),
-        ))
-
-    @staticmethod
-    def _sel(mask: npt.NDArray[np.bool_], fn: object) -> None:
-        if mask.any():
-            i = np.flatnonzero(mask)
-            fn(i)  # type: ignore[operator]
+        v = np.where(col_idx >= 0, vals[np.arange(len(d)), col_idx], np.nan)
+        if (i := _where(~np.isnan(v))) is not None:
+            health.stuck_apply(c, d[i], prof[i], t[i], v[i])
+        if (i := _where(doors.welfare_devices(c, d))) is not None:
+            doors.welfare_step(c, d[i], prof[i], t[i])
+            c.lower_due(d[i], doors.welfare_dues(c, d[i], prof[i]))
 
     def _group_smoke(self, c: Ctx) -> None:
         """Two smoke alarms of one household or unit within ``smoke_group_s`` make one

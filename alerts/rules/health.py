@@ -71,15 +71,17 @@ def plausible(values: npt.NDArray[np.float64]) -> tuple[
     """(values with impossible entries as NaN, row has one, first bad column)."""
     bad = (values < LO) | (values > HI)
     bad |= BOOLEAN & (values != 0.0) & (values != 1.0) & ~np.isnan(values)
-    any_bad = bad.any(axis=1)
-    first = bad.argmax(axis=1)
-    return np.where(bad, np.nan, values), any_bad, first
+    any_bad: npt.NDArray[np.bool_] = np.asarray(bad.any(axis=1))
+    first: npt.NDArray[np.intp] = bad.argmax(axis=1)
+    clean: npt.NDArray[np.float64] = np.where(bad, np.nan, values)
+    return clean, any_bad, first
 
 
 def implausible_apply(c: Ctx, d: Idx, t: F64, any_bad: npt.NDArray[np.bool_],
                       first: Idx, raw: F64) -> None:
     """Warning while a reading carries a physically impossible value."""
-    c.em.emit(IMPLAUSIBLE, d, np.where(any_bad, 2, 0), t, raw, (first, FIELD_NAMES))
+    why = np.where(any_bad, first, len(FIELD_NAMES))
+    c.em.emit(IMPLAUSIBLE, d, np.where(any_bad, 2, 0), t, raw, (why, (*FIELD_NAMES, "")))
 
 
 def tamper_apply(c: Ctx, d: Idx, t: F64, tamper: F64) -> None:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
+from sensors.errors import SiteError
 from sensors.fields import DeviceKind
 from sensors.registry import KIND_CODES, DeviceTable
+from topology.index import SiteIndex
 from topology.rules import RuleOverrides, RuleSet
 
 INF = math.inf
@@ -202,3 +206,41 @@ def build_params(
         co_rate=np.array(rates, dtype=np.float64),
         tz_offset_s=float(tz_offset_s),
     )
+
+
+def place_chains(index: SiteIndex) -> list[tuple[str, ...]]:
+    """Per device (registry order), its place ids from general to specific:
+    compound, grid, micro-grid, building, unit, household."""
+    return [
+        tuple(p for p in (d.compound_id, d.grid_id, d.micro_grid_id, d.building_id, d.unit_id,
+                          d.household_id) if p)
+        for d in index.devices
+    ]
+
+
+def utc_offset_s(timezone: str) -> float:
+    """The UTC offset of an IANA time zone, seconds (taken in January; China has no DST)."""
+    tz = ZoneInfo(timezone)
+    offset = datetime(2026, 1, 15, 12, tzinfo=tz).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def params_for_site(index: SiteIndex, table: DeviceTable) -> RuleParams:
+    """Build the parameters of a loaded site (its ``rules:`` section, places and time zone).
+
+    Raises:
+        SiteError: the ``rules:`` section names a place or device the site does not have.
+    """
+    rules = index.site.rules
+    chains = place_chains(index)
+    known = {p for chain in chains for p in chain} | {
+        *(g.id for g in index.site.grids),
+        *(m.id for m in index.site.micro_grids), *(c.id for c in index.site.compounds),
+        *index.households, *index.units, *index.buildings}
+    problems = [f"rules.places.{k}: unknown place" for k in rules.places if k not in known]
+    problems += [f"rules.devices.{k}: unknown device" for k in rules.devices
+                 if k not in index.device_index]
+    if problems:
+        raise SiteError("; ".join(problems))
+    return build_params(table, index.site.rules, place_chains(index),
+                        utc_offset_s(index.site.community.timezone))

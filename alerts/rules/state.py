@@ -122,4 +122,4 @@ class State:
     def nbytes_per_device(self) -> float:
         """Bytes of state per device (household and unit arrays included)."""
         n = len(self.last_seen)
-        return sum(getattr(self, f.name).nbytes for f in fields(self)) / max(n, 1)
+        return float(sum(getattr(self, f.name).nbytes for f in fields(self))) / max(n, 1)
