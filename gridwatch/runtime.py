@@ -16,12 +16,15 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import uvicorn
-from alerts.rules.engine import RuleEngine
 
+from alerts.rules.engine import RuleEngine
+from alerts.rules.params import RuleParams, build_params
 from alerts.rules.types import Transition
 from alerts.service import AlertChange, AlertService
 from gridwatch.clock import Clock, ManualClock, SystemClock
@@ -31,7 +34,9 @@ from ingest.mqtt import MqttIngest, MqttTarget
 from ingest.pipeline import Decoder, IngestPipeline
 from sensors.batch import ReadingBatch
 from sensors.live import LiveState
+from sensors.registry import DeviceTable
 from sensors.wire import TOPIC_ROOT
+from sensors.zigbee2mqtt import Z2M_BASE_TOPIC
 from store.protocol import ReadingStore
 from store.sqlite import SQLiteReadingStore
 from store.state import StateStore
@@ -50,6 +55,20 @@ class Counters:
     sweeps: int = 0
     alerts_raised: int = 0
     recent: list[AlertChange] = field(default_factory=list)
+
+
+def rule_params(index: SiteIndex, table: DeviceTable, now: float) -> RuleParams:
+    """The rule core's per-device parameters from the site's ``rules:`` section."""
+    community = index.site.community
+    try:
+        offset = ZoneInfo(community.timezone).utcoffset(datetime.fromtimestamp(now, UTC))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r; using UTC+8", community.timezone)
+        offset = timedelta(hours=8)
+    return build_params(
+        table, index.site.rules, [p.chain(community.id) for p in index.devices],
+        tz_offset_s=(offset or timedelta(0)).total_seconds(),
+    )
 
 
 def _open_readings(settings: Settings, index: SiteIndex) -> ReadingStore:
@@ -93,14 +112,15 @@ class Runtime:
         self.readings = _open_readings(settings, self.index)
         self.live = LiveState(self.table)
         self.live.restore(self.state.load_device_states())
-        self.engine = RuleEngine(self.table, None)
+        self.engine = RuleEngine(self.table, rule_params(self.index, self.table, self.clock()))
         self.engine_lock = threading.Lock()
         self._restore_engine()
         self.alerts = AlertService(self.index, self.table, self.state)
         self.counters = Counters(started_at=self.clock())
         self.alerts.subscribe(self._count_alert)
         self.pipeline = IngestPipeline(
-            Decoder(self.table, max_skew_s=settings.max_skew_s), self.readings, self.state,
+            Decoder(self.table, max_skew_s=settings.max_skew_s, z2m=self.index.z2m_names()),
+            self.readings, self.state,
             self.live, self._evaluate, self._on_transitions, self.clock,
         )
         host, port, user, password = settings.mqtt_parts()
@@ -108,11 +128,14 @@ class Runtime:
         self.broker = BrokerThread(host, port) if settings.mqtt is None else None
         protocol = {"5": 5, "3.1.1": 4}.get(settings.mqtt_protocol, 4 if self.broker else 5)
         community = self.site.community.id
+        topics = [f"{TOPIC_ROOT}/{community}/#"]
+        if self.pipeline.decoder.z2m:
+            topics.append(f"{Z2M_BASE_TOPIC}/#")
         self.ingest = MqttIngest(
             self.pipeline,
             MqttTarget(host, port, settings.mqtt_client_id or f"gridwatch-ingest-{community}",
                        protocol, user, password),
-            [f"{TOPIC_ROOT}/{community}/#"],
+            topics,
             clock=self.clock,
         )
         self.simulator: Any = None

@@ -12,16 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from alerts.rules.types import Transition
 from sensors.batch import ReadingBatch, Row
 from sensors.errors import DecodeError
-from sensors.fields import FIELD_INDEX, KIND_FIELDS, N_FIELDS
+from sensors.fields import FIELD_INDEX, FIELDS, KIND_FIELDS, N_FIELDS
 from sensors.live import LiveState
 from sensors.registry import KIND_CODES, DeviceTable
-from sensors.wire import TOPIC_ROOT, decode_availability, decode_state, parse_topic
+from sensors.wire import TOPIC_ROOT, StateMessage, decode_availability, decode_state, parse_topic
+from sensors.zigbee2mqtt import Z2M_BASE_TOPIC, decode_z2m, parse_z2m_topic
 from store.protocol import ReadingStore
 from store.state import DeadLetter, StateStore
 
@@ -52,10 +53,23 @@ class Decoded:
 class Decoder:
     """Decodes raw messages against the device registry."""
 
-    def __init__(self, table: DeviceTable, *, max_skew_s: float = 300.0) -> None:
-        """Args: the registry; max_skew_s: how far a device's ``ts`` may be from ours."""
+    def __init__(
+        self,
+        table: DeviceTable,
+        *,
+        max_skew_s: float = 300.0,
+        z2m: Mapping[str, tuple[int, str | None]] | None = None,
+    ) -> None:
+        """Args:
+        table: the registry.
+        max_skew_s: how far a device's ``ts`` may be from ours.
+        z2m: Zigbee2MQTT friendly name → (device row, model), for devices that
+            reach MQTT through Zigbee2MQTT (``z2m_name`` in the site file).
+        """
         self.table = table
         self.max_skew_s = max_skew_s
+        self.z2m = dict(z2m or {})
+        self._z2m_prefix = Z2M_BASE_TOPIC + "/"
         self._ignored_topics = {f"{TOPIC_ROOT}/{table.community}/alerts"}
         # Per kind, the columns that kind can never report.
         self._foreign: dict[int, list[int]] = {}
@@ -75,27 +89,48 @@ class Decoder:
                 skipped += 1
                 continue
             try:
-                parts = parse_topic(m.topic)
-                if parts.community != self.table.community:
-                    raise DecodeError("wrong_community", f"community {parts.community!r} is not ours")
-                idx = self.table.index.get(parts.device_id)
-                if idx is None:
-                    raise DecodeError("unknown_device", f"device {parts.device_id!r} is not in the site")
-                if parts.channel == "availability":
+                if m.topic.startswith(self._z2m_prefix):
+                    idx, msg = self._decode_z2m(m)
+                else:
+                    idx, msg = self._decode_native(m)
+                if msg is None:
                     avail.append((idx, decode_availability(m.payload), m.recv_ts))
                     continue
-                msg = decode_state(m.payload, m.recv_ts, self.max_skew_s)
                 for col in self._foreign[int(kinds[idx])]:
                     if msg.values[col] == msg.values[col]:  # not NaN
                         raise DecodeError(
                             "kind_mismatch",
-                            f"{parts.device_id} is registered as {KIND_CODES[int(kinds[idx])].value}, "
-                            f"which does not report field #{col}",
+                            f"{self.table.ids[idx]} is registered as "
+                            f"{KIND_CODES[int(kinds[idx])].value}, which does not report "
+                            f"{FIELDS[col].name}",
                         )
-                rows.append(Row(parts.device_id, idx, msg.ts, m.recv_ts, msg.seq, msg.values))
+                rows.append(Row(self.table.ids[idx], idx, msg.ts, m.recv_ts, msg.seq, msg.values))
             except DecodeError as exc:
                 dead.append(DeadLetter(m.recv_ts, m.topic, exc.reason, exc.detail, m.payload))
         return Decoded(ReadingBatch.from_rows(rows), dead, avail, skipped)
+
+    def _decode_native(self, m: RawMessage) -> tuple[int, StateMessage | None]:
+        """(device row, state) of a native message; state None for availability."""
+        parts = parse_topic(m.topic)
+        if parts.community != self.table.community:
+            raise DecodeError("wrong_community", f"community {parts.community!r} is not ours")
+        idx = self.table.index.get(parts.device_id)
+        if idx is None:
+            raise DecodeError("unknown_device", f"device {parts.device_id!r} is not in the site")
+        if parts.channel == "availability":
+            return idx, None
+        return idx, decode_state(m.payload, m.recv_ts, self.max_skew_s)
+
+    def _decode_z2m(self, m: RawMessage) -> tuple[int, StateMessage | None]:
+        """(device row, state) of a Zigbee2MQTT message; state None for availability."""
+        name, channel = parse_z2m_topic(m.topic)
+        found = self.z2m.get(name)
+        if found is None:
+            raise DecodeError("unknown_device", f"no device has z2m_name {name[:80]!r}")
+        idx, model = found
+        if channel == "availability":
+            return idx, None
+        return idx, decode_z2m(model, m.payload, m.recv_ts)
 
 
 @dataclass

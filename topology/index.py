@@ -43,6 +43,13 @@ class DevicePlace:
         """The device id."""
         return self.device.id
 
+    def chain(self, community_id: str) -> tuple[str, ...]:
+        """The ids of the device's places, most general first: community, compound,
+        grid, micro-grid, building, unit, household (absent levels left out)."""
+        ids = (community_id, self.compound_id, self.grid_id, self.micro_grid_id,
+               self.building_id, self.unit_id, self.household_id)
+        return tuple(i for i in ids if i)
+
     @property
     def kind(self) -> DeviceKind:
         """The device kind."""
@@ -101,6 +108,11 @@ class SiteIndex:
                         DevicePlace(d, h.id, "household", h.id, h.room, u.id, u.name, b.id,
                                     b.name, b.compound, mg, b.grid, pc, h.elderly_alone)
                     )
+
+    def z2m_names(self) -> dict[str, tuple[int, str | None]]:
+        """Zigbee2MQTT friendly name → (device row, model) for devices that have one."""
+        return {p.device.z2m_name: (i, p.device.model)
+                for i, p in enumerate(self.devices) if p.device.z2m_name}
 
     def place_of(self, device_id: str) -> DevicePlace | None:
         """The place of a device, or None when it is not in the site."""

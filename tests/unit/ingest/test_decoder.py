@@ -54,3 +54,25 @@ def test_live_state_ignores_older_values():
     assert fresh.values[i, LEL_PCT] == 5.0 and fresh.online[i] == OFFLINE
     assert math.isnan(fresh.last_seen[t.index["gas-201"]])
     assert np.isnan(fresh.values[t.index["gas-201"]]).all()
+
+
+def test_zigbee2mqtt_messages_map_to_site_devices():
+    site = tiny_site()
+    hh = site["buildings"][0]["units"][0]["households"][0]
+    hh["devices"][0].update({"model": "HS1CG", "z2m_name": "kitchen gas 101"})
+    hh["devices"][2].update({"model": "SJCGQ11LM", "z2m_name": "leak-101"})
+    index = SiteIndex(parse_site(site))
+    t = device_table(index)
+    d = Decoder(t, z2m=index.z2m_names())
+    out = d.decode([
+        msg("zigbee2mqtt/kitchen gas 101", b'{"gas": false, "battery_low": false, "tamper": false}'),
+        msg("zigbee2mqtt/leak-101", b'{"water_leak": true, "battery": 80, "voltage": 3000}'),
+        msg("zigbee2mqtt/leak-101/availability", b'{"state": "offline"}'),
+        msg("zigbee2mqtt/stranger", b'{"gas": true}'),
+        msg("zigbee2mqtt/bridge/state", b'{"state": "online"}'),
+        msg("zigbee2mqtt/leak-101", b'{"water_leak": "yes"}'),
+    ])
+    assert out.batch.device_ids == ["gas-101", "water-101"]
+    assert out.batch.values[0, LEL_PCT] == 0.0
+    assert out.availability == [(t.index["water-101"], False, 1000.0)]
+    assert [x.reason for x in out.dead] == ["unknown_device", "bad_topic", "wrong_type"]
