@@ -266,8 +266,9 @@ def _field_block(
     """``,name=value`` for every row, all NUL where the value is absent."""
     n = len(v)
     mag = np.abs(np.where(finite, v, 0.0))
-    scaled = np.rint(mag * _FRAC_SCALE)
-    exact = (mag < _FIXED_LIMIT) & (scaled / _FRAC_SCALE == mag)
+    small = mag < _FIXED_LIMIT
+    scaled = np.rint(np.where(small, mag, 0.0) * _FRAC_SCALE)
+    exact = small & (scaled / _FRAC_SCALE == mag)
     fixed_rows = finite & exact
     scaled_int = np.where(fixed_rows, scaled, 0.0).astype(np.int64)
     whole, frac = np.divmod(scaled_int, 10**_FRAC_DIGITS)
