@@ -139,6 +139,7 @@ class LineEncoder:
         self._prefixes: list[bytes] = []
         self._prefix_arr: npt.NDArray[np.bytes_] = np.array([], dtype="S1")
         self._field_names = [f",{escape_tag(f.name)}=".encode() for f in FIELDS]
+        self._names_cache: dict[tuple[int, ...], npt.NDArray[np.uint8]] = {}
 
     def prefix(self, device_id: str) -> str:
         """The cached series key (plus trailing space) of a device's raw points."""
@@ -146,7 +147,11 @@ class LineEncoder:
         return self._prefixes[self._code[device_id]].decode()
 
     def encode(self, batch: ReadingBatch, start: int = 0, stop: int | None = None) -> bytes:
-        """Rows ``start:stop`` of a batch as newline-terminated line protocol."""
+        """Rows ``start:stop`` of a batch as newline-terminated line protocol.
+
+        Rows come out grouped by the set of fields they carry (a kind's rows
+        together); the order of points in one write does not matter to InfluxDB.
+        """
         stop = len(batch) if stop is None else min(stop, len(batch))
         n = stop - start
         if n <= 0:
@@ -154,42 +159,69 @@ class LineEncoder:
         codes = self._codes(batch.device_ids[start:stop])
         values = batch.values[start:stop]
         finite = np.isfinite(values)
-        ns = timestamps_ns(batch.ts[start:stop], batch.seq[start:stop])
-        # Rows grouped by which fields they carry: dense columns need no masking.
+        seq = batch.seq[start:stop]
+        head = np.hstack(
+            [
+                _as_matrix(self._prefix_arr[codes], n),
+                _const(b"seq=", n),
+                *_int_block(seq),
+                _const(b"i", n),
+            ]
+        )
+        tail = np.hstack(
+            [
+                _const(b" ", n),
+                *_ts_block(timestamps_ns(batch.ts[start:stop], seq)),
+                _const(b"\n", n),
+            ]
+        )
+        # Rows grouped by which fields they carry, so every field column of a group is dense.
         pattern = finite @ (1 << np.arange(finite.shape[1], dtype=np.int64))
         kinds, group = np.unique(pattern, return_inverse=True)
-        if len(kinds) == 1:
-            return self._encode_rows(codes, batch.seq[start:stop], values, finite, ns)
         parts = []
-        for k in range(len(kinds)):
-            idx = np.flatnonzero(group == k) + start
-            rows = idx - start
-            parts.append(
-                self._encode_rows(codes[rows], batch.seq[idx], values[rows], finite[rows], ns[rows])
-            )
-        return b"".join(parts)
+        for k, kind in enumerate(kinds.tolist()):
+            rows = np.flatnonzero(group == k) if len(kinds) > 1 else np.arange(n)
+            cols = [c for c in range(finite.shape[1]) if kind >> c & 1]
+            fields = self._fields(values[np.ix_(rows, cols)], cols)
+            parts.append(np.hstack([head[rows], fields, tail[rows]]).tobytes())
+        return b"".join(parts).translate(None, b"\0")
 
-    def _encode_rows(
-        self,
-        codes: npt.NDArray[np.intp],
-        seq: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64],
-        finite: npt.NDArray[np.bool_],
-        ns: npt.NDArray[np.int64],
-    ) -> bytes:
-        n = len(codes)
-        blocks: list[npt.NDArray[np.uint8]] = [
-            _as_matrix(self._prefix_arr[codes], n),
-            _const(b"seq=", n),
-            *_int_block(seq),
-            _const(b"i", n),
-        ]
-        for col in np.flatnonzero(finite.any(axis=0)).tolist():
-            blocks.extend(_field_block(self._field_names[col], values[:, col], finite[:, col]))
-        blocks.append(_const(b" ", n))
-        blocks.extend(_ts_block(ns))
-        blocks.append(_const(b"\n", n))
-        return np.hstack(blocks).tobytes().translate(None, b"\0")
+    def _fields(self, v: npt.NDArray[np.float64], cols: list[int]) -> npt.NDArray[np.uint8]:
+        """``,name=value`` for every cell of a dense (rows, fields) block, one NumPy pass per digit."""
+        m, k = v.shape
+        if not k:
+            return np.empty((m, 0), _U8)
+        mag = np.abs(v)
+        small = mag < _FIXED_LIMIT
+        scaled = np.rint(np.where(small, mag, 0.0) * _FRAC_SCALE)
+        if not (small & (scaled / _FRAC_SCALE == mag)).all():
+            every = np.ones(m, dtype=np.bool_)
+            return np.hstack(
+                [
+                    b
+                    for j, c in enumerate(cols)
+                    for b in _field_block(self._field_names[c], v[:, j], every)
+                ]
+            )
+        whole, frac = np.divmod(scaled.astype(np.int64), 10**_FRAC_DIGITS)
+        names = self._names_matrix(tuple(cols))
+        parts = [np.broadcast_to(names, (m, *names.shape))]
+        neg = (v < 0) & ((whole != 0) | (frac != 0))
+        if neg.any():
+            parts.append(np.where(neg, _MINUS, 0).astype(_U8)[..., None])
+        parts.append(_digits(whole, _int_width(int(whole.max())), keep_leading=False))
+        if frac.any():
+            parts.extend(_frac_block(frac))
+        return np.concatenate(parts, axis=2).reshape(m, -1)
+
+    def _names_matrix(self, cols: tuple[int, ...]) -> npt.NDArray[np.uint8]:
+        names = self._names_cache.get(cols)
+        if names is None:
+            texts = [self._field_names[c] for c in cols]
+            width = max(len(t) for t in texts)
+            names = _as_matrix(np.array(texts, dtype=f"S{width}"), len(texts))
+            self._names_cache[cols] = names
+        return names
 
     def _codes(self, device_ids: list[str]) -> npt.NDArray[np.intp]:
         try:
@@ -219,16 +251,16 @@ def _const(text: bytes, n: int) -> npt.NDArray[np.uint8]:
 
 
 def _digits(x: npt.NDArray[np.int64], width: int, *, keep_leading: bool) -> npt.NDArray[np.uint8]:
-    """Decimal digits of non-negative ints, right-aligned; leading zeros NUL unless kept."""
-    out = np.empty((len(x), width), _U8)
+    """Decimal digits of non-negative ints on a new last axis; leading zeros NUL unless kept."""
+    out = np.empty((*x.shape, width), _U8)
     rest = x
     for j in range(width - 1, -1, -1):
         rest, digit = np.divmod(rest, 10)
-        out[:, j] = digit
+        out[..., j] = digit
     out += _ZERO
     if not keep_leading:
         for j in range(width - 1):
-            out[:, j][x < 10 ** (width - 1 - j)] = 0
+            np.multiply(out[..., j], x >= 10 ** (width - 1 - j), out=out[..., j])
     return out
 
 
@@ -243,7 +275,7 @@ def _int_block(x: npt.NDArray[np.int64]) -> list[npt.NDArray[np.uint8]]:
     digits = _digits(mag, _int_width(int(mag.max())), keep_leading=False)
     if not neg.any():
         return [digits]
-    return [np.where(neg, _MINUS, 0).astype(_U8)[:, None], digits]
+    return [np.where(neg, _MINUS, 0).astype(_U8)[..., None], digits]
 
 
 def _ts_block(ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.uint8]]:
@@ -299,8 +331,8 @@ def _frac_block(frac: npt.NDArray[np.int64]) -> list[npt.NDArray[np.uint8]]:
     short = frac // 10 ** (_FRAC_DIGITS - width)
     digits = _digits(short, width, keep_leading=True)
     for j in range(width):
-        digits[:, j][short % 10 ** (width - j) == 0] = 0
-    return [np.where(short != 0, _DOT, 0).astype(_U8)[:, None], digits]
+        np.multiply(digits[..., j], short % 10 ** (width - j) != 0, out=digits[..., j])
+    return [np.where(short != 0, _DOT, 0).astype(_U8)[..., None], digits]
 
 
 def _repr_block(v: npt.NDArray[np.float64], rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
