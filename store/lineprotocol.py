@@ -182,7 +182,7 @@ class LineEncoder:
         for k, kind in enumerate(kinds.tolist()):
             rows = np.flatnonzero(group == k) if len(kinds) > 1 else np.arange(n)
             cols = [c for c in range(finite.shape[1]) if kind >> c & 1]
-            fields = self._fields(values[np.ix_(rows, cols)], cols)
+            fields = self._fields(values[np.ix_(rows, np.array(cols, dtype=np.intp))], cols)
             parts.append(np.hstack([head[rows], fields, tail[rows]]).tobytes())
         return b"".join(parts).translate(None, b"\0")
 
