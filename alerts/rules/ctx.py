@@ -48,6 +48,7 @@ class Ctx:
     p: RuleParams
     table: DeviceTable
     em: Emitter
+    welfare_dev: npt.NDArray[np.bool_]  # doors of elderly-alone households
 
     def lower_due(self, d: Idx, due: F64) -> None:
         """Make the sweep look at ``d`` no later than ``due`` (NaN: no deadline)."""

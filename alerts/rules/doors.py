@@ -36,12 +36,12 @@ WELFARE_CLEAR = ("", "sensor_fault", "away", "door_activity")
 def door_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
     """Held-open warning after ``door_open_max_s``; the night warning ends at the night's end."""
     st = c.st
-    code = st.cond[d, DOOR_OPEN]
+    code = st.cond[DOOR_OPEN][d]
     o_due = st.open_since[d] + c.p.of("door_open_max_s", prof)
     late = (o_due <= t) & (code < 2)
     c.em.emit(DOOR_OPEN, d, np.where(late, 2, code), np.where(late, o_due, t), 1.0,
               ("", "", "held_open", "", ""))
-    ncode = st.cond[d, DOOR_NIGHT]
+    ncode = st.cond[DOOR_NIGHT][d]
     end = (ncode > 0) & (st.until[d] <= t)
     c.em.emit(DOOR_NIGHT, d, np.where(end, 0, ncode), np.where(end, st.until[d], t))
 
@@ -58,18 +58,42 @@ def night_window(c: Ctx, prof: Prof, t: F64) -> tuple[npt.NDArray[np.bool_], F64
 
 
 def door_apply(c: Ctx, d: Idx, prof: Prof, t: F64, opened: F64) -> None:
-    """An open / closed reading."""
+    """An open / closed reading. Rows that can change no condition (nothing raised, no
+    held-open limit, not a night opening of an elderly-alone household) only move the
+    door's state."""
+    st = c.st
+    os = st.open_since[d]
+    was_open = ~np.isnan(os)
+    is_open = opened == 1.0
+    limited = np.isfinite(c.p.of("door_open_max_s", prof))
+    elder = c.welfare_dev.take(d)
+    busy = ((st.cond[DOOR_OPEN][d] > 0) | (st.cond[DOOR_NIGHT][d] > 0)
+            | ((was_open | is_open) & limited) | (is_open & ~was_open & elder))
+    if busy.any():
+        i = busy.nonzero()[0]
+        _door_rules(c, d[i], prof[i], t[i], opened[i])
+        if busy.all():
+            return
+        q = (~busy).nonzero()[0]
+        d, t, os, was_open, is_open = d[q], t[q], os[q], was_open[q], is_open[q]
+    changed = is_open != was_open
+    if changed.any():
+        st.w_base[d[changed]] = t[changed]
+    st.open_since[d] = np.where(is_open, np.where(was_open, os, t), np.nan)
+
+
+def _door_rules(c: Ctx, d: Idx, prof: Prof, t: F64, opened: F64) -> None:
     st, table = c.st, c.table
     door_step(c, d, prof, t)
     is_open = opened == 1.0
     was_open = ~np.isnan(st.open_since[d])
     st.w_base[d] = np.where(is_open != was_open, t, st.w_base[d])
     st.open_since[d] = np.where(is_open, np.where(was_open, st.open_since[d], t), np.nan)
-    code = st.cond[d, DOOR_OPEN]
+    code = st.cond[DOOR_OPEN][d]
     c.em.emit(DOOR_OPEN, d, np.where(is_open, code, 0), t, opened)
     inside, ends = night_window(c, prof, t)
     night = is_open & ~was_open & inside & table.elderly_alone[d] & (table.household[d] >= 0)
-    ncode = st.cond[d, DOOR_NIGHT]
+    ncode = st.cond[DOOR_NIGHT][d]
     st.until[d] = np.where(night & (ncode == 0), ends, st.until[d])
     c.em.emit(DOOR_NIGHT, d, np.where(night, np.maximum(ncode, 2), ncode), t, opened,
               ("", "", "night_opening", "", ""))
@@ -80,24 +104,22 @@ def door_apply(c: Ctx, d: Idx, prof: Prof, t: F64, opened: F64) -> None:
 def door_dues(c: Ctx, d: Idx, prof: Prof) -> F64:
     """The next door deadline given the current codes."""
     st = c.st
-    o_due = np.where(st.cond[d, DOOR_OPEN] < 2,
+    o_due = np.where(st.cond[DOOR_OPEN][d] < 2,
                      st.open_since[d] + c.p.of("door_open_max_s", prof), np.nan)
-    n_due = np.where(st.cond[d, DOOR_NIGHT] > 0, st.until[d], np.nan)
+    n_due = np.where(st.cond[DOOR_NIGHT][d] > 0, st.until[d], np.nan)
     return np.fmin(o_due, n_due)
 
 
 def welfare_devices(c: Ctx, d: Idx) -> npt.NDArray[np.bool_]:
     """Which of ``d`` carry the welfare check: doors of elderly-alone households."""
-    t = c.table
-    out: npt.NDArray[np.bool_] = (t.kind[d] == DOOR_CODE) & t.elderly_alone[d] & (t.household[d] >= 0)
-    return out
+    return c.welfare_dev.take(d)
 
 
 def welfare_health(c: Ctx, d: Idx) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """(healthy, away) of welfare devices ``d``."""
     st = c.st
     away = st.away[c.table.household[d]]
-    healthy = (st.cond[d, OFFLINE] == 0) & (st.cond[d, BATTERY] < 3) & ~away & ~st.maint[d]
+    healthy = (st.cond[OFFLINE][d] == 0) & (st.cond[BATTERY][d] < 3) & ~away & ~st.maint[d]
     return healthy, away
 
 
@@ -111,7 +133,7 @@ def welfare_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
     st.welfare_blind[d] = ~healthy
     w_due = wb + c.p.of("welfare_warn_s", prof)
     c_due = wb + c.p.of("welfare_crit_s", prof)
-    code = st.cond[d, WELFARE]
+    code = st.cond[WELFARE][d]
     lvl = np.where(c_due <= t, 3, np.where(w_due <= t, 2, 0))
     new = np.where(healthy, lvl, 0)
     ts = np.where(new == 3, c_due, np.where(new == 2, w_due, t))
@@ -124,7 +146,7 @@ def welfare_dues(c: Ctx, d: Idx, prof: Prof) -> F64:
     """The next welfare deadline of welfare devices ``d`` (NaN when none)."""
     st = c.st
     healthy, _ = welfare_health(c, d)
-    code = st.cond[d, WELFARE]
+    code = st.cond[WELFARE][d]
     wb = st.w_base[d]
     w_due = np.where(code < 2, wb + c.p.of("welfare_warn_s", prof), np.nan)
     c_due = np.where(code < 3, wb + c.p.of("welfare_crit_s", prof), np.nan)

@@ -28,8 +28,9 @@ class Emitter:
         smoke_raised: (ts, device) of each smoke alarm raised in this call, for grouping.
     """
 
-    def __init__(self, st: State) -> None:
+    def __init__(self, st: State, any_maint: bool = True) -> None:
         self.st = st
+        self.any_maint = any_maint
         self.out: list[Transition] = []
         self.smoke_raised: list[tuple[float, int]] = []
 
@@ -44,14 +45,15 @@ class Emitter:
     ) -> npt.NDArray[np.intp]:
         """Store ``new`` codes of hazard ``h`` for devices ``d``; return the changed rows."""
         st = self.st
-        new = np.where(st.maint[d], 0, new)
-        old = st.cond[d, h]
-        ch = np.flatnonzero(new != old)
+        if self.any_maint:
+            new = np.where(st.maint.take(d), 0, new)
+        old = st.cond[h][d]
+        ch: npt.NDArray[np.intp] = (new != old).nonzero()[0]
         if ch.size == 0:
             return ch
         dd = d[ch]
         nn = new[ch].astype(np.int8)
-        st.cond[dd, h] = nn
+        st.cond[h][dd] = nn
         hazard = HAZARDS[h]
         ts_l = ts[ch].tolist() if isinstance(ts, np.ndarray) else [float(ts)] * ch.size
         v_l = value[ch].tolist() if isinstance(value, np.ndarray) else [float(value)] * ch.size
@@ -69,5 +71,5 @@ class Emitter:
 
     def one(self, st_code: int, dev: int, h: int, ts: float, value: float, detail: str) -> None:
         """Store and emit one code change of one device (no maintenance masking)."""
-        self.st.cond[dev, h] = st_code
+        self.st.cond[h][dev] = st_code
         self.out.append(Transition(dev, HAZARDS[h], CODE_SEVERITY[st_code], ts, value, detail))

@@ -18,6 +18,7 @@ sweep over a million quiet devices is one comparison and one ``flatnonzero``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from sensors.fields import (
     BATTERY_PCT,
     CO_PPM,
     LEL_PCT,
+    N_FIELDS,
     OPEN,
     TEMP_C,
     WATER_LEAK,
@@ -57,7 +59,21 @@ _VALUE_RULES: tuple[tuple[int, ValueRule], ...] = (
 
 def _where(mask: npt.NDArray[np.bool_]) -> Idx | None:
     """Row numbers where ``mask`` holds, or None when none does."""
-    return np.flatnonzero(mask) if mask.any() else None
+    return mask.nonzero()[0] if mask.any() else None
+
+
+@dataclass(slots=True)
+class _Rows:
+    """One round of a batch: device, event time, seq, and values column by column
+    (``N_FIELDS`` reading columns, then the device's main analog value for the stuck rule)."""
+
+    d: Idx
+    t: F64
+    q: npt.NDArray[np.int64]
+    raw: F64
+    clean: F64
+    bad: npt.NDArray[np.bool_]
+    first: Idx
 
 
 def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[Idx, Idx]:
@@ -88,7 +104,10 @@ class RuleEngine:
         self.st = State.new(n, n_hh, n_unit)
         self.st.maint[:] = self.params.values["maintenance"][self.params.profile] > 0
         self._hh_rows, self._hh_ptr = _rows_by_group(table.household)
+        self._any_maint = bool(self.st.maint.any())
         self._mark = np.zeros(n, dtype=np.int32)
+        self._welfare_dev = (table.kind == doors.DOOR_CODE) & table.elderly_alone & (
+            table.household >= 0)
         self.late_dropped = 0
         self.max_future_s = 300.0
 
@@ -106,7 +125,7 @@ class RuleEngine:
 
     def condition(self, device_idx: int, hazard: Hazard) -> int:
         """The current condition code of one (device, hazard), see :mod:`alerts.rules.state`."""
-        return int(self.st.cond[device_idx, H[hazard]])
+        return int(self.st.cond[H[hazard]][device_idx])
 
     def snapshot(self) -> dict[str, npt.NDArray[np.generic]]:
         """Everything needed to restore hold timers, doses and welfare clocks after a restart."""
@@ -117,11 +136,13 @@ class RuleEngine:
     def restore(self, snap: dict[str, npt.NDArray[np.generic]]) -> None:
         """Load a snapshot taken from an engine over the same device table."""
         self.st.restore(snap)
+        self._any_maint = bool(self.st.maint.any())
         if "late_dropped" in snap:
             self.late_dropped = int(snap["late_dropped"][0])
 
     def _ctx(self) -> Ctx:
-        return Ctx(self.st, self.params, self.table, Emitter(self.st))
+        return Ctx(self.st, self.params, self.table, Emitter(self.st, self._any_maint),
+                   self._welfare_dev)
 
     def _start(self, now: float) -> None:
         if np.isnan(self.st.epoch[0]):
@@ -143,82 +164,93 @@ class RuleEngine:
         keep = (d >= 0) & (d < len(self.table)) & ~np.isnan(ts)
         values = batch.values
         seq = batch.seq
+        lt = self.st.last_ts.take(d)
+        keep &= (ts > lt) | ((ts == lt) & (seq > self.st.last_seq.take(d)))
         if not keep.all():
-            d, ts, seq, values = d[keep], ts[keep], seq[keep], values[keep]
-        clean, any_bad, first = health.plausible(values)
-        for rows in self._rounds(d, ts, seq):
-            self._round(c, rows, d, ts, seq, values, clean, any_bad, first, now)
+            self.late_dropped += int(len(keep) - keep.sum())
+            i = keep.nonzero()[0]
+            d, ts, seq, values = d[i], ts[i], seq[i], values[i]
+            if not len(d):
+                return c.em.out
+        rounds = self._rounds(d, ts, seq)
+        if len(rounds) > 1 or len(rounds[0]) != len(d):  # round after round: slices
+            perm = np.concatenate(rounds)
+            d, ts, seq, values = d[perm], ts[perm], seq[perm], values[perm]
+        cols = np.empty((N_FIELDS + 1, len(d)))
+        cols[:N_FIELDS] = values.T
+        prim = health.PRIMARY[self.table.kind[d]]
+        cols[N_FIELDS] = np.where(prim >= 0, values[np.arange(len(d)), prim], np.nan)
+        clean, any_bad, first = health.plausible(cols)
+        if clean is not cols:  # the stuck rule's copy of the main value, cleaned too
+            clean[N_FIELDS] = np.where(prim >= 0, clean[prim, np.arange(len(d))], np.nan)
+        start = 0
+        for r in rounds:
+            sl = slice(start, start + len(r))
+            start += len(r)
+            self._round(c, _Rows(d[sl], ts[sl], seq[sl], cols[:, sl], clean[:, sl],
+                                 any_bad[sl], first[sl]), now)
         self._group_smoke(c)
         return c.em.out
 
     def _rounds(self, d: Idx, ts: F64, seq: npt.NDArray[np.int64]) -> list[Idx]:
+        """Row numbers of each round: round k holds the k-th row of each device in
+        ``(ts, seq)`` order."""
         n = len(d)
         pos = np.arange(n, dtype=np.int32)
         self._mark[d] = pos
         repeat = self._mark[d] != pos
         if not repeat.any():
             return [pos.astype(np.intp)]
-        multi = np.zeros(len(self.table), dtype=np.bool_) if n > len(self.table) // 64 else None
-        if multi is None:
-            dup_dev = np.unique(d[repeat])
-            in_multi = np.isin(d, dup_dev)
-        else:
+        if n > len(self.table) // 64:
+            multi = np.zeros(len(self.table), dtype=np.bool_)
             multi[d[repeat]] = True
             in_multi = multi[d]
-        single = np.flatnonzero(~in_multi)
-        m = np.flatnonzero(in_multi)
+        else:
+            in_multi = np.isin(d, np.unique(d[repeat]))
+        single = (~in_multi).nonzero()[0]
+        m = in_multi.nonzero()[0]
         m = m[np.lexsort((seq[m], ts[m], d[m]))]
-        dm = d[m]
+        dm, tm, qm = d[m], ts[m], seq[m]
+        dup = (dm[1:] == dm[:-1]) & (tm[1:] == tm[:-1]) & (qm[1:] == qm[:-1])
+        if dup.any():  # the same (ts, seq) twice: the first one counts
+            self.late_dropped += int(dup.sum())
+            m = m[np.concatenate(([True], ~dup))]
+            dm = d[m]
         start = np.concatenate(([True], dm[1:] != dm[:-1]))
         first = np.maximum.accumulate(np.where(start, np.arange(len(m)), 0))
         rank = np.arange(len(m)) - first
         by_rank = np.argsort(rank, kind="stable")
-        counts = np.bincount(rank)
-        bounds = np.cumsum(counts)[:-1]
+        bounds = np.cumsum(np.bincount(rank))[:-1]
         parts = np.split(m[by_rank], bounds)
         parts[0] = np.concatenate((single, parts[0]))
         return parts
 
-    def _round(self, c: Ctx, rows: Idx, d_all: Idx, ts_all: F64, seq_all: npt.NDArray[np.int64],
-               raw_all: F64, clean_all: F64, bad_all: npt.NDArray[np.bool_], first_all: Idx,
-               now: float) -> None:
+    def _round(self, c: Ctx, r: _Rows, now: float) -> None:
         st = self.st
-        d = d_all[rows]
-        t = ts_all[rows]
-        q = seq_all[rows]
-        lt = st.last_ts[d]
-        acc = (t > lt) | ((t == lt) & (q > st.last_seq[d]))
-        if not acc.all():
-            self.late_dropped += int((~acc).sum())
-            rows, d, t, q = rows[acc], d[acc], t[acc], q[acc]
-            if not len(rows):
-                return
+        d, t, q = r.d, r.t, r.q  # accepted rows only (see evaluate and _rounds)
         st.last_ts[d] = t
         st.last_seq[d] = q
-        prof = self.params.profile[d]
+        prof = self.params.profile.take(d)
         health.seen(c, d, prof, t, now)
-        vals = clean_all[rows]
-        bad = bad_all[rows]
-        first = first_all[rows]
-        health.implausible_apply(c, d, t, bad, first, raw_all[rows, first])
-        pct, flag = vals[:, BATTERY_PCT], vals[:, BATTERY_LOW]
+        vals = r.clean
+        health.implausible_apply(c, d, t, r.bad, r.first, r.raw[r.first, np.arange(len(d))])
+        pct, flag = vals[BATTERY_PCT], vals[BATTERY_LOW]
         if (i := _where(~np.isnan(pct) | ~np.isnan(flag))) is not None:
             health.battery_apply(c, d[i], prof[i], t[i], pct[i], flag[i])
-        col = vals[:, TAMPER_COL]
+        col = vals[TAMPER_COL]
         if (i := _where(~np.isnan(col))) is not None:
             health.tamper_apply(c, d[i], t[i], col[i])
         for column, fn in _VALUE_RULES:
-            v = vals[:, column]
+            v = vals[column]
             if (i := _where(~np.isnan(v))) is not None:
                 fn(c, d[i], prof[i], t[i], v[i])
-        v = vals[:, SMOKE_COL]
+        v = vals[SMOKE_COL]
         if (i := _where(~np.isnan(v))) is not None:
             hazards.smoke_apply(c, d[i], t[i], v[i])
-        col_idx = health.PRIMARY[self.table.kind[d]]
-        v = np.where(col_idx >= 0, vals[np.arange(len(d)), col_idx], np.nan)
+        v = vals[N_FIELDS]
         if (i := _where(~np.isnan(v))) is not None:
             health.stuck_apply(c, d[i], prof[i], t[i], v[i])
-        if (i := _where(doors.welfare_devices(c, d))) is not None:
+        if (i := _where(c.welfare_dev.take(d))) is not None:
             doors.welfare_step(c, d[i], prof[i], t[i])
             c.lower_due(d[i], doors.welfare_dues(c, d[i], prof[i]))
 
@@ -228,7 +260,7 @@ class RuleEngine:
         later one's carries ``incident:<first device idx>``."""
         st, table = self.st, self.table
         for ts, dev in sorted(c.em.smoke_raised):
-            if st.cond[dev, SMOKE] != 3:
+            if st.cond[SMOKE][dev] != 3:
                 continue
             window = self.params.device("smoke_group_s", dev)
             for grp_ts, grp_dev, g in (
@@ -239,8 +271,8 @@ class RuleEngine:
                     continue
                 anchor = int(grp_dev[g])
                 if (anchor >= 0 and anchor != dev and ts - grp_ts[g] <= window
-                        and st.cond[anchor, SMOKE] >= 3):
-                    if st.cond[anchor, SMOKE] == 3:
+                        and st.cond[SMOKE][anchor] >= 3):
+                    if st.cond[SMOKE][anchor] == 3:
                         c.em.one(4, anchor, SMOKE, ts, 1.0, "escalated")
                     c.em.one(4, dev, SMOKE, ts, 1.0, f"incident:{anchor}")
                     break
@@ -259,7 +291,7 @@ class RuleEngine:
         """Absence rules for every device whose next deadline has passed."""
         self._start(now)
         c = self._ctx()
-        d = np.flatnonzero(self.st.next_due <= now)
+        d = (self.st.next_due <= now).nonzero()[0]
         if not len(d):
             return c.em.out
         self.st.next_due[d] = np.inf  # devices in maintenance wait for set_maintenance(off)
@@ -278,7 +310,7 @@ class RuleEngine:
         doors.door_step(c, d, prof, t)
         w = doors.welfare_devices(c, d)
         if w.any():
-            i = np.flatnonzero(w)
+            i = w.nonzero()[0]
             doors.welfare_step(c, d[i], prof[i], t[i])
         self.st.next_due[d] = self._dues(c, d, prof, w)
         return c.em.out
@@ -289,20 +321,20 @@ class RuleEngine:
         st = self.st
         due = health.offline_dues(c, d, prof)
         due = np.fmin(due, health.battery_dues(c, d))
-        g = st.cond[d, GAS]
+        g = st.cond[GAS][d]
         w_due, c_due, r_due = hazards.gas_dues(c, d, prof)
         due = np.fmin(due, np.where(g < 2, w_due, np.nan))
         due = np.fmin(due, np.where(g < 3, c_due, np.nan))
         due = np.fmin(due, np.where(g > 0, r_due, np.nan))
         due = np.fmin(due, hazards.co_dues(c, d, prof))
-        due = np.fmin(due, np.where(st.cond[d, SMOKE] == 1, st.until[d], np.nan))
-        wc = st.cond[d, WATER]
+        due = np.fmin(due, np.where(st.cond[SMOKE][d] == 1, st.until[d], np.nan))
+        wc = st.cond[WATER][d]
         w_due, c_due = hazards.water_dues(c, d, prof)
         due = np.fmin(due, np.where(wc < 2, w_due, np.nan))
         due = np.fmin(due, np.where((wc < 3) & ~st.water_ack[d], c_due, np.nan))
         due = np.fmin(due, doors.door_dues(c, d, prof))
         if welfare.any():
-            i = np.flatnonzero(welfare)
+            i = welfare.nonzero()[0]
             due[i] = np.fmin(due[i], doors.welfare_dues(c, d[i], prof[i]))
         return np.where(np.isnan(due), np.inf, due)
 
@@ -319,8 +351,7 @@ class RuleEngine:
         if online:
             health.seen(c, d, self.params.profile[d], t, now)
         else:
-            st.avail_off[device_idx] = True
-            code = st.cond[d, H[Hazard.OFFLINE]]
+            code = st.cond[H[Hazard.OFFLINE]][d]
             c.em.emit(H[Hazard.OFFLINE], d, np.where(code == 0, 2, code), t, np.nan,
                       ("", "", "availability", "", ""))
         st.next_due[device_idx] = -np.inf
@@ -349,9 +380,10 @@ class RuleEngine:
         c = self._ctx()
         st = self.st
         if on and not st.maint[device_idx]:
-            for h in np.flatnonzero(st.cond[device_idx] > 0).tolist():
+            for h in (st.cond[:, device_idx] > 0).nonzero()[0].tolist():
                 c.em.one(0, device_idx, h, now, np.nan, "maintenance")
         st.maint[device_idx] = on
+        self._any_maint = on or bool(st.maint.any())
         st.next_due[device_idx] = -np.inf
         return c.em.out
 
@@ -361,7 +393,7 @@ class RuleEngine:
         self._start(now)
         c = self._ctx()
         st = self.st
-        if st.cond[device_idx, SMOKE] >= 3:
+        if st.cond[SMOKE][device_idx] >= 3:
             st.until[device_idx] = now + self.params.device("smoke_hush_s", device_idx)
             c.em.one(1, device_idx, SMOKE, now, 1.0, "hushed")
             st.next_due[device_idx] = -np.inf
@@ -370,7 +402,7 @@ class RuleEngine:
     def acknowledge(self, device_idx: int, hazard: Hazard, now: float) -> list[Transition]:
         """A person acknowledged the condition: a wet leak sensor then stays a warning."""
         self._start(now)
-        if hazard is Hazard.WATER_LEAK and self.st.cond[device_idx, WATER] > 0:
+        if hazard is Hazard.WATER_LEAK and self.st.cond[WATER][device_idx] > 0:
             self.st.water_ack[device_idx] = True
             self.st.next_due[device_idx] = -np.inf
         return []

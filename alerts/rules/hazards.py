@@ -17,6 +17,7 @@ import numpy as np
 from alerts.rules.ctx import CO, F64, GAS, HEAT, NO_DETAIL, SMOKE, WATER, Ctx, Idx, Prof, keep_or
 
 LN2 = math.log(2.0)
+DOSE_FLUSH = 1e-6  # a CO dose below this is zero (about 70 h after an alarm)
 GAS_DETAIL = ("", "", "", "", "evacuate")
 WATER_DETAIL = ("", "", "wet", "unacknowledged", "")
 HEAT_DETAIL = ("", "fixed", "rate_of_rise")
@@ -37,7 +38,7 @@ def gas_dues(c: Ctx, d: Idx, prof: Prof) -> tuple[F64, F64, F64]:
 
 def gas_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
     """Warning / critical after their hold, clear after the clear hold."""
-    code = c.st.cond[d, GAS]
+    code = c.st.cond[GAS][d]
     w_due, c_due, r_due = gas_dues(c, d, prof)
     crit = (c_due <= t) & (code < 3)
     warn = (w_due <= t) & (code < 2) & ~crit
@@ -45,18 +46,30 @@ def gas_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
     new = np.where(crit, 3, np.where(warn, 2, np.where(clear, 0, code)))
     ts = np.where(crit, c_due, np.where(warn, w_due, np.where(clear, r_due, t)))
     c.em.emit(GAS, d, new, ts, c.st.gas_lel[d], GAS_DETAIL)
+    if clear.any():
+        c.st.gas_clr[d[clear]] = np.nan
 
 
 def gas_apply(c: Ctx, d: Idx, prof: Prof, t: F64, lel: F64) -> None:
-    """A %LEL reading: timers, then holds, then the evacuate level at once."""
+    """A %LEL reading: timers, then holds, then the evacuate level at once. The clear
+    timer runs only while the condition is raised; a quiet device (nothing raised, no
+    timer) reading below every level is skipped, as the rule would change nothing."""
     st, p = c.st, c.p
+    busy = (lel >= p.floor["gas"]) | (st.cond[GAS][d] > 0) | ~np.isnan(
+        np.fmin(np.fmin(st.gas_ws[d], st.gas_cs[d]), st.gas_clr[d]))
+    if not busy.all():
+        i = busy.nonzero()[0]
+        if not i.size:
+            return
+        d, prof, t, lel = d[i], prof[i], t[i], lel[i]
     gas_step(c, d, prof, t)
     st.gas_ws[d] = keep_or(st.gas_ws[d], lel >= p.of("gas_warn_lel", prof), t)
     st.gas_cs[d] = keep_or(st.gas_cs[d], lel >= p.of("gas_crit_lel", prof), t)
-    st.gas_clr[d] = keep_or(st.gas_clr[d], lel < p.of("gas_clear_lel", prof), t)
+    raised = st.cond[GAS][d] > 0
+    st.gas_clr[d] = keep_or(st.gas_clr[d], (lel < p.of("gas_clear_lel", prof)) & raised, t)
     st.gas_lel[d] = lel
     gas_step(c, d, prof, t)
-    code = st.cond[d, GAS]
+    code = st.cond[GAS][d]
     c.em.emit(GAS, d, np.where(lel >= p.of("gas_evacuate_lel", prof), 4, code), t, lel,
               GAS_DETAIL)
     w_due, c_due, r_due = gas_dues(c, d, prof)
@@ -81,57 +94,76 @@ def co_tau(c: Ctx, prof: Prof) -> F64:
     return c.p.of("co_half_life_min", prof) * (60.0 / LN2)
 
 
-def co_cross(c: Ctx, d: Idx, prof: Prof) -> F64:
-    """Event time at which the dose reaches the alarm dose if the last ppm holds (NaN: never)."""
+def co_cross(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None) -> F64:
+    """Event time at which the dose reaches the alarm dose if the last ppm holds (NaN: never).
+
+    ``eq`` is the equilibrium dose of the held ppm when the caller has it.
+    """
     st = c.st
     tau = co_tau(c, prof)
     alarm = c.p.of("co_alarm_dose", prof)
     d0, t0 = st.co_dose[d], st.co_t[d]
-    eq = co_rate(c, prof, st.co_ppm[d]) * tau
+    if eq is None:
+        eq = co_rate(c, prof, st.co_ppm[d]) * tau
     with np.errstate(invalid="ignore", divide="ignore"):
         grow = t0 + tau * np.log((eq - d0) / (eq - alarm))
     return np.where(d0 >= alarm, t0, np.where(eq > alarm, grow, np.nan))
 
 
-def co_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
+def co_step(c: Ctx, d: Idx, prof: Prof, t: F64, eq: F64 | None = None) -> None:
     """Alarm when the dose crosses the alarm dose (ppm at or above the clear level);
     clear after the ppm stayed below the clear level for the clear hold."""
     st, p = c.st, c.p
-    code = st.cond[d, CO]
+    code = st.cond[CO][d]
     ppm = st.co_ppm[d]
-    cross = co_cross(c, d, prof)
+    cross = co_cross(c, d, prof, eq)
     rise = (code == 0) & (ppm >= p.of("co_clear_ppm", prof)) & (cross <= t)
     r_due = st.co_clr[d] + p.of("co_clear_hold_s", prof)
     clear = (code > 0) & (r_due <= t)
     new = np.where(rise, 3, np.where(clear, 0, code))
     ts = np.where(rise, cross, np.where(clear, r_due, t))
     c.em.emit(CO, d, new, ts, ppm, NO_DETAIL)
+    if clear.any():
+        st.co_clr[d[clear]] = np.nan
 
 
-def co_dues(c: Ctx, d: Idx, prof: Prof) -> F64:
+def co_dues(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None) -> F64:
     """The next CO deadline given the current code."""
     st, p = c.st, c.p
-    code = st.cond[d, CO]
+    code = st.cond[CO][d]
     rise = np.where((code == 0) & (st.co_ppm[d] >= p.of("co_clear_ppm", prof)),
-                    co_cross(c, d, prof), np.nan)
+                    co_cross(c, d, prof, eq), np.nan)
     clear = np.where(code > 0, st.co_clr[d] + p.of("co_clear_hold_s", prof), np.nan)
     return np.fmin(rise, clear)
 
 
 def co_apply(c: Ctx, d: Idx, prof: Prof, t: F64, ppm: F64) -> None:
-    """A ppm reading: integrate the dose with the previous ppm up to ``t``, then hold ``ppm``."""
+    """A ppm reading: integrate the dose with the previous ppm up to ``t``, then hold ``ppm``.
+
+    A dose below :data:`DOSE_FLUSH` counts as zero, so a device back in clean air
+    (0 ppm, no dose, nothing raised) is quiet again and its 0 ppm rows are skipped.
+    """
     st, p = c.st, c.p
-    co_step(c, d, prof, t)
+    busy = (ppm > 0) | (st.cond[CO][d] > 0) | (st.co_dose[d] > 0) | (st.co_ppm[d] > 0) | ~np.isnan(
+        st.co_clr[d])
+    if not busy.all():
+        i = busy.nonzero()[0]
+        if not i.size:
+            return
+        d, prof, t, ppm = d[i], prof[i], t[i], ppm[i]
     tau = co_tau(c, prof)
-    t0 = st.co_t[d]
     eq = co_rate(c, prof, st.co_ppm[d]) * tau
+    co_step(c, d, prof, t, eq)
+    t0 = st.co_t[d]
     dose = eq + (st.co_dose[d] - eq) * np.exp(-(t - t0) / tau)
-    st.co_dose[d] = np.where(np.isnan(t0), 0.0, dose)
+    st.co_dose[d] = np.where(np.isnan(t0) | (dose < DOSE_FLUSH), 0.0, dose)
     st.co_t[d] = t
     st.co_ppm[d] = ppm
-    st.co_clr[d] = keep_or(st.co_clr[d], ppm < p.of("co_clear_ppm", prof), t)
-    co_step(c, d, prof, t)
-    c.lower_due(d, co_dues(c, d, prof))
+    raised = st.cond[CO][d] > 0
+    st.co_clr[d] = keep_or(st.co_clr[d], (ppm < p.of("co_clear_ppm", prof)) & raised, t)
+    eq = co_rate(c, prof, ppm) * tau
+    co_step(c, d, prof, t, eq)
+    c.lower_due(d, co_dues(c, d, prof, eq))
 
 
 # --- smoke -------------------------------------------------------------------------
@@ -139,7 +171,7 @@ def co_apply(c: Ctx, d: Idx, prof: Prof, t: F64, ppm: F64) -> None:
 
 def smoke_step(c: Ctx, d: Idx, t: F64) -> None:
     """A hushed alarm re-arms when the hush ends and the alarm is still on."""
-    code = c.st.cond[d, SMOKE]
+    code = c.st.cond[SMOKE][d]
     until = c.st.until[d]
     rearm = (code == 1) & (until <= t)
     c.em.emit(SMOKE, d, np.where(rearm, 3, code), np.where(rearm, until, t), 1.0,
@@ -148,8 +180,14 @@ def smoke_step(c: Ctx, d: Idx, t: F64) -> None:
 
 def smoke_apply(c: Ctx, d: Idx, t: F64, smoke: F64) -> None:
     """The device's own alarm is critical at once; its end clears."""
+    busy = (smoke == 1.0) | (c.st.cond[SMOKE][d] > 0)
+    if not busy.all():
+        i = busy.nonzero()[0]
+        if not i.size:
+            return
+        d, t, smoke = d[i], t[i], smoke[i]
     smoke_step(c, d, t)
-    code = c.st.cond[d, SMOKE]
+    code = c.st.cond[SMOKE][d]
     on = smoke == 1.0
     new = np.where(on, np.where(code == 0, 3, code), 0)
     ch = c.em.emit(SMOKE, d, new, t, smoke, ("", "", "", "device_alarm", ""))
@@ -163,6 +201,16 @@ def smoke_apply(c: Ctx, d: Idx, t: F64, smoke: F64) -> None:
 
 def heat_apply(c: Ctx, d: Idx, prof: Prof, t: F64, temp: F64) -> None:
     """Fixed temperature, with lower thresholds while the rise is fast."""
+    st = c.st
+    busy = (temp >= c.p.floor["heat"]) | (st.cond[HEAT][d] > 0)
+    if busy.any():
+        i = busy.nonzero()[0]
+        _heat_levels(c, d[i], prof[i], t[i], temp[i])
+    st.heat_c[d] = temp
+    st.heat_t[d] = t
+
+
+def _heat_levels(c: Ctx, d: Idx, prof: Prof, t: F64, temp: F64) -> None:
     st, p = c.st, c.p
     dt = t - st.heat_t[d]
     ok = (dt > 0) & (dt <= p.of("heat_ror_window_s", prof))
@@ -172,12 +220,10 @@ def heat_apply(c: Ctx, d: Idx, prof: Prof, t: F64, temp: F64) -> None:
     alarm = np.where(fast, p.of("heat_ror_alarm_c", prof), p.of("heat_alarm_c", prof))
     pre = np.where(fast, p.of("heat_ror_prewarn_c", prof), p.of("heat_prewarn_c", prof))
     lvl = np.where(temp >= alarm, 3, np.where(temp >= pre, 2, 0))
-    code = st.cond[d, HEAT]
+    code = st.cond[HEAT][d]
     new = np.where(temp < p.of("heat_clear_c", prof), 0, np.maximum(code, lvl))
     detail = np.where(new == 0, 0, 1 + fast).astype(np.intp)
     c.em.emit(HEAT, d, new, t, temp, (detail, HEAT_DETAIL))
-    st.heat_c[d] = temp
-    st.heat_t[d] = t
 
 
 # --- water leak --------------------------------------------------------------------
@@ -191,7 +237,7 @@ def water_dues(c: Ctx, d: Idx, prof: Prof) -> tuple[F64, F64]:
 
 def water_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
     """Warning after the debounce, critical when still wet and unacknowledged."""
-    code = c.st.cond[d, WATER]
+    code = c.st.cond[WATER][d]
     w_due, c_due = water_dues(c, d, prof)
     crit = (c_due <= t) & ~c.st.water_ack[d] & (code < 3)
     warn = (w_due <= t) & (code < 2) & ~crit
@@ -203,11 +249,17 @@ def water_step(c: Ctx, d: Idx, prof: Prof, t: F64) -> None:
 def water_apply(c: Ctx, d: Idx, prof: Prof, t: F64, wet: F64) -> None:
     """Wet starts the timers; dry clears at once and forgets the acknowledgement."""
     st = c.st
+    busy = (wet == 1.0) | (st.cond[WATER][d] > 0) | ~np.isnan(st.wet_since[d]) | st.water_ack[d]
+    if not busy.all():
+        i = busy.nonzero()[0]
+        if not i.size:
+            return
+        d, prof, t, wet = d[i], prof[i], t[i], wet[i]
     water_step(c, d, prof, t)
     on = wet == 1.0
     st.wet_since[d] = keep_or(st.wet_since[d], on, t)
     st.water_ack[d] &= on
-    c.em.emit(WATER, d, np.where(on, st.cond[d, WATER], 0), t, wet, WATER_DETAIL)
+    c.em.emit(WATER, d, np.where(on, st.cond[WATER][d], 0), t, wet, WATER_DETAIL)
     water_step(c, d, prof, t)
     w_due, c_due = water_dues(c, d, prof)
     c.lower_due(d, np.fmin(w_due, c_due))

@@ -57,54 +57,83 @@ def seen(c: Ctx, d: Idx, prof: Prof, t: F64, now: float) -> None:
     st = c.st
     ls = np.fmax(st.last_seen[d], t)
     st.last_seen[d] = ls
-    st.avail_off[d] = False
+    raised = (st.cond[OFFLINE][d] > 0) | (st.cond[UNPROTECTED][d] > 0)
+    if not raised.any():
+        return  # the sweep's next_due is already no later than the new deadlines
+    i = raised.nonzero()[0]
+    d, prof, t, ls = d[i], prof[i], t[i], ls[i]
     off, unp = limits(c, d, prof)
-    code = st.cond[d, OFFLINE]
+    code = st.cond[OFFLINE][d]
     c.em.emit(OFFLINE, d, np.where(now < ls + off, 0, code), t)
-    code = st.cond[d, UNPROTECTED]
+    code = st.cond[UNPROTECTED][d]
     c.em.emit(UNPROTECTED, d, np.where(now < ls + unp, 0, code), t)
     c.lower_due(d, ls + np.fmin(off, unp))
 
 
-def plausible(values: npt.NDArray[np.float64]) -> tuple[
+def plausible(cols: npt.NDArray[np.float64]) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """(values with impossible entries as NaN, row has one, first bad column)."""
-    bad = (values < LO) | (values > HI)
-    bad |= BOOLEAN & (values != 0.0) & (values != 1.0) & ~np.isnan(values)
-    any_bad: npt.NDArray[np.bool_] = np.asarray(bad.any(axis=1))
-    first: npt.NDArray[np.intp] = bad.argmax(axis=1)
-    clean: npt.NDArray[np.float64] = np.where(bad, np.nan, values)
+    """Range checks over column-major readings (one row per field, then extra rows that
+    are not checked): (values with impossible entries as NaN, column has one, first bad
+    field)."""
+    n_f = len(FIELDS)
+    vals = cols[:n_f]
+    bad = (vals < LO[:, None]) | (vals > HI[:, None])
+    flags = vals[BOOLEAN]
+    between = flags * (flags - 1.0) < 0.0  # strictly between 0 and 1
+    n = cols.shape[1]
+    if not bad.any() and not between.any():
+        return cols, np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.intp)
+    bad[BOOLEAN] |= between
+    any_bad: npt.NDArray[np.bool_] = np.asarray(bad.any(axis=0))
+    first: npt.NDArray[np.intp] = bad.argmax(axis=0)
+    clean = cols.copy()
+    clean[:n_f][bad] = np.nan
+    # the stuck rule's copy of the main analog value is cleaned with its field
     return clean, any_bad, first
 
 
 def implausible_apply(c: Ctx, d: Idx, t: F64, any_bad: npt.NDArray[np.bool_],
                       first: Idx, raw: F64) -> None:
     """Warning while a reading carries a physically impossible value."""
-    why = np.where(any_bad, first, len(FIELD_NAMES))
-    c.em.emit(IMPLAUSIBLE, d, np.where(any_bad, 2, 0), t, raw, (why, (*FIELD_NAMES, "")))
+    busy = any_bad | (c.st.cond[IMPLAUSIBLE][d] > 0)
+    if not busy.any():
+        return
+    i = busy.nonzero()[0]
+    why = np.where(any_bad[i], first[i], len(FIELD_NAMES))
+    c.em.emit(IMPLAUSIBLE, d[i], np.where(any_bad[i], 2, 0), t[i], raw[i],
+              (why, (*FIELD_NAMES, "")))
 
 
 def tamper_apply(c: Ctx, d: Idx, t: F64, tamper: F64) -> None:
     """Tampered or removed from its base: a fault at once (GB/T 45839 5.5.1)."""
-    c.em.emit(TAMPER, d, np.where(tamper == 1.0, 2, 0), t, tamper,
-              ("", "", "tamper", "", ""))
+    busy = (tamper == 1.0) | (c.st.cond[TAMPER][d] > 0)
+    if busy.any():
+        i = busy.nonzero()[0]
+        c.em.emit(TAMPER, d[i], np.where(tamper[i] == 1.0, 2, 0), t[i], tamper[i],
+                  ("", "", "tamper", "", ""))
 
 
 def battery_apply(c: Ctx, d: Idx, prof: Prof, t: F64, pct: F64, flag: F64) -> None:
     """Low (warning) or dead (critical); clears only well above the low level."""
     st, p = c.st, c.p
+    busy = (flag == 1.0) | (pct <= p.floor["battery"]) | (st.cond[BATTERY][d] > 0)
+    if not busy.all():
+        i = busy.nonzero()[0]
+        if not i.size:
+            return
+        d, prof, t, pct, flag = d[i], prof[i], t[i], pct[i], flag[i]
     low_pct = p.of("battery_low_pct", prof)
     low = (flag == 1.0) | (pct <= low_pct)
     dead = pct <= p.of("battery_dead_pct", prof)
     ok = (np.isnan(flag) | (flag == 0.0)) & (
         np.isnan(pct) | (pct > low_pct + p.of("battery_clear_margin_pct", prof)))
-    code = st.cond[d, BATTERY]
+    code = st.cond[BATTERY][d]
     lvl = np.where(dead, 3, np.where(low, 2, 0))
     new = np.where(ok, 0, np.maximum(code, lvl))
     c.em.emit(BATTERY, d, new, t, pct, BATTERY_DETAIL)
-    raised = (st.cond[d, BATTERY] >= 2) & (code < 2)
+    raised = (st.cond[BATTERY][d] >= 2) & (code < 2)
     if raised.any():
-        r = np.flatnonzero(raised)
+        r = raised.nonzero()[0]
         due = t[r] + p.of("battery_remind_s", prof[r])
         st.remind_at[d[r]] = due
         c.lower_due(d[r], due)
@@ -117,23 +146,26 @@ def stuck_apply(c: Ctx, d: Idx, prof: Prof, t: F64, v: F64) -> None:
     since = np.where(same, st.stuck_since[d], t)
     st.stuck_since[d] = since
     st.stuck_val[d] = v
-    c.em.emit(STUCK, d, np.where(t - since >= p.of("stuck_s", prof), 2, 0), t, v,
-              ("", "", "same_value", "", ""))
+    new = np.where(t - since >= p.of("stuck_s", prof), 2, 0)
+    busy = (new > 0) | (st.cond[STUCK][d] > 0)
+    if busy.any():
+        i = busy.nonzero()[0]
+        c.em.emit(STUCK, d[i], new[i], t[i], v[i], ("", "", "same_value", "", ""))
 
 
 def offline_step(c: Ctx, d: Idx, prof: Prof, now: float) -> None:
     """Offline after a margin over the heartbeat; a fire or gas device unprotected after 24 h."""
     st = c.st
-    base = np.where(np.isnan(st.last_seen[d]), st.epoch[0], st.last_seen[d])
+    base = np.fmax(st.last_seen[d], st.epoch[0])  # absence counts from the engine's start
     off, unp = limits(c, d, prof)
     o_due = base + off
-    code = st.cond[d, OFFLINE]
+    code = st.cond[OFFLINE][d]
     late = (code == 0) & (o_due <= now)
     why = welfare_devices(c, d).astype(np.intp)
     c.em.emit(OFFLINE, d, np.where(late, 2, code), np.where(late, o_due, now), np.nan,
               (why, ("heartbeat", "welfare_blind")))
     u_due = base + unp
-    code = st.cond[d, UNPROTECTED]
+    code = st.cond[UNPROTECTED][d]
     late = (code == 0) & (u_due <= now)
     c.em.emit(UNPROTECTED, d, np.where(late, 3, code), np.where(late, u_due, now), np.nan,
               ("", "", "", "unprotected", ""))
@@ -142,21 +174,21 @@ def offline_step(c: Ctx, d: Idx, prof: Prof, now: float) -> None:
 def offline_dues(c: Ctx, d: Idx, prof: Prof) -> F64:
     """The next offline / unprotected deadline given the current codes."""
     st = c.st
-    base = np.where(np.isnan(st.last_seen[d]), st.epoch[0], st.last_seen[d])
+    base = np.fmax(st.last_seen[d], st.epoch[0])  # absence counts from the engine's start
     off, unp = limits(c, d, prof)
-    o_due = np.where(st.cond[d, OFFLINE] == 0, base + off, np.nan)
-    u_due = np.where(st.cond[d, UNPROTECTED] == 0, base + unp, np.nan)
+    o_due = np.where(st.cond[OFFLINE][d] == 0, base + off, np.nan)
+    u_due = np.where(st.cond[UNPROTECTED][d] == 0, base + unp, np.nan)
     return np.fmin(o_due, u_due)
 
 
 def battery_remind(c: Ctx, d: Idx, prof: Prof, now: float) -> None:
     """The daily reminder of a low battery: the same severity again, detail ``reminder``."""
     st = c.st
-    code = st.cond[d, BATTERY]
+    code = st.cond[BATTERY][d]
     due = (code >= 2) & (st.remind_at[d] <= now)
     if not due.any():
         return
-    r = np.flatnonzero(due)
+    r = due.nonzero()[0]
     dev = d[r]
     at = st.remind_at[dev]
     every = c.p.of("battery_remind_s", prof[r])
@@ -168,5 +200,5 @@ def battery_remind(c: Ctx, d: Idx, prof: Prof, now: float) -> None:
 
 def battery_dues(c: Ctx, d: Idx) -> F64:
     """The next reminder of a raised battery condition."""
-    return np.where(c.st.cond[d, BATTERY] >= 2, c.st.remind_at[d], np.nan)
+    return np.where(c.st.cond[BATTERY][d] >= 2, c.st.remind_at[d], np.nan)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -113,10 +113,22 @@ class RuleParams:
     co_ppm: npt.NDArray[np.float64]
     co_rate: npt.NDArray[np.float64]
     tz_offset_s: float
+    floor: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        v = self.values
+        # Below these (over every profile) a reading of a quiet device changes nothing:
+        # the engine skips such rows (see alerts/rules/hazards.py).
+        self.floor = {
+            "gas": float(np.min([v["gas_warn_lel"], v["gas_crit_lel"], v["gas_evacuate_lel"]])),
+            "heat": float(np.min([v["heat_alarm_c"], v["heat_prewarn_c"], v["heat_ror_alarm_c"],
+                                  v["heat_ror_prewarn_c"]])),
+            "battery": float(np.max([v["battery_low_pct"], v["battery_dead_pct"]])),
+        }
 
     def of(self, name: str, prof: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         """Parameter ``name`` for the devices whose profiles are ``prof``."""
-        return self.values[name][prof]
+        return self.values[name].take(prof)
 
     def device(self, name: str, device_idx: int) -> float:
         """Parameter ``name`` of one device."""

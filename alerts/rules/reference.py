@@ -24,6 +24,7 @@ from sensors.fields import FIELD_INDEX, FIELDS, DeviceKind
 from sensors.registry import KIND_CODES, DeviceTable
 
 NAN = math.nan
+DOSE_FLUSH = 1e-6
 DAY_S = 86_400.0
 LN2 = math.log(2.0)
 HI = {h: i for i, h in enumerate(HAZARDS)}
@@ -60,7 +61,6 @@ class Dev:
     last_ts: float = -math.inf
     last_seq: int = -(2**63)
     maint: bool = False
-    avail_off: bool = False
     water_ack: bool = False
     welfare_blind: bool = False
     gas_ws: float = NAN
@@ -196,7 +196,6 @@ class ReferenceEngine:
     def _seen(self, i: int, t: float, now: float) -> None:
         dev = self.devs[i]
         dev.last_seen = _fmax(dev.last_seen, t)
-        dev.avail_off = False
         off, unp = self._limits(dev)
         if now < dev.last_seen + off:
             self._emit(i, Hazard.OFFLINE, 0, t)
@@ -255,6 +254,7 @@ class ReferenceEngine:
             self._emit(i, Hazard.GAS, 2, w_due, dev.gas_lel)
         elif r_due <= t and code > 0:
             self._emit(i, Hazard.GAS, 0, r_due, dev.gas_lel)
+            dev.gas_clr = NAN
 
     def _gas(self, i: int, t: float, lel: float) -> None:
         dev = self.devs[i]
@@ -262,7 +262,8 @@ class ReferenceEngine:
         self._gas_step(i, t)
         dev.gas_ws = _keep_or(dev.gas_ws, lel >= p["gas_warn_lel"], t)
         dev.gas_cs = _keep_or(dev.gas_cs, lel >= p["gas_crit_lel"], t)
-        dev.gas_clr = _keep_or(dev.gas_clr, lel < p["gas_clear_lel"], t)
+        raised = dev.cond[HI[Hazard.GAS]] > 0
+        dev.gas_clr = _keep_or(dev.gas_clr, lel < p["gas_clear_lel"] and raised, t)
         dev.gas_lel = float(np.float32(lel))
         self._gas_step(i, t)
         if lel >= p["gas_evacuate_lel"]:
@@ -297,6 +298,7 @@ class ReferenceEngine:
             self._emit(i, Hazard.CO, 3, cross, dev.co_ppm)
         elif code > 0 and r_due <= t:
             self._emit(i, Hazard.CO, 0, r_due, dev.co_ppm)
+            dev.co_clr = NAN
 
     def _co(self, i: int, t: float, ppm: float) -> None:
         dev = self.devs[i]
@@ -306,10 +308,12 @@ class ReferenceEngine:
         else:
             tau = dev.p["co_half_life_min"] * (60.0 / LN2)
             eq = self._co_rate(dev, dev.co_ppm) * tau
-            dev.co_dose = eq + (dev.co_dose - eq) * math.exp(-(t - dev.co_t) / tau)
+            dose = eq + (dev.co_dose - eq) * math.exp(-(t - dev.co_t) / tau)
+            dev.co_dose = 0.0 if dose < DOSE_FLUSH else dose
         dev.co_t = t
         dev.co_ppm = ppm
-        dev.co_clr = _keep_or(dev.co_clr, ppm < dev.p["co_clear_ppm"], t)
+        raised = dev.cond[HI[Hazard.CO]] > 0
+        dev.co_clr = _keep_or(dev.co_clr, ppm < dev.p["co_clear_ppm"] and raised, t)
         self._co_step(i, t)
 
     # --- smoke, heat, water ---------------------------------------------------------
@@ -444,7 +448,7 @@ class ReferenceEngine:
         return self.out
 
     def _sweep_one(self, i: int, dev: Dev, now: float) -> None:
-        base = self.epoch if _isnan(dev.last_seen) else dev.last_seen
+        base = _fmax(dev.last_seen, self.epoch)
         off, unp = self._limits(dev)
         if dev.cond[HI[Hazard.OFFLINE]] == 0 and base + off <= now:
             self._emit(i, Hazard.OFFLINE, 2, base + off, NAN,
@@ -470,10 +474,8 @@ class ReferenceEngine:
         self._start(now)
         if online:
             self._seen(device_idx, ts, now)
-        else:
-            self.devs[device_idx].avail_off = True
-            if self.devs[device_idx].cond[HI[Hazard.OFFLINE]] == 0:
-                self._emit(device_idx, Hazard.OFFLINE, 2, ts, NAN, "availability")
+        elif self.devs[device_idx].cond[HI[Hazard.OFFLINE]] == 0:
+            self._emit(device_idx, Hazard.OFFLINE, 2, ts, NAN, "availability")
         return self.out
 
     def _household(self, h: int) -> Iterator[int]:

@@ -1,7 +1,7 @@
 """The rule core's per-device state, as NumPy arrays, with snapshot and restore.
 
 Layer: pure core. Every timer is an event time in epoch seconds (float64, NaN when
-not running); ``cond`` holds one condition code per (device, hazard):
+not running); ``cond`` holds one condition code per (hazard, device):
 
 =====  ===============================================================
 code   meaning
@@ -45,10 +45,9 @@ class State:
     last_seen: F64
     last_ts: F64  # event time of the newest applied reading (-inf: none)
     last_seq: npt.NDArray[np.int64]
-    cond: npt.NDArray[np.int8]  # (n, len(HAZARDS))
+    cond: npt.NDArray[np.int8]  # (len(HAZARDS), n): one contiguous row per hazard
     next_due: F64  # lower bound of the next absence deadline; sweep looks here only
     maint: npt.NDArray[np.bool_]
-    avail_off: npt.NDArray[np.bool_]
     water_ack: npt.NDArray[np.bool_]
     welfare_blind: npt.NDArray[np.bool_]
     gas_ws: F64  # above the warning level since
@@ -82,10 +81,9 @@ class State:
             last_seen=_nan(n),
             last_ts=np.full(n, -np.inf),
             last_seq=np.full(n, np.iinfo(np.int64).min, dtype=np.int64),
-            cond=np.zeros((n, len(HAZARDS)), dtype=np.int8),
+            cond=np.zeros((len(HAZARDS), n), dtype=np.int8),
             next_due=np.full(n, -np.inf),
             maint=np.zeros(n, dtype=np.bool_),
-            avail_off=np.zeros(n, dtype=np.bool_),
             water_ack=np.zeros(n, dtype=np.bool_),
             welfare_blind=np.zeros(n, dtype=np.bool_),
             gas_ws=_nan(n), gas_cs=_nan(n), gas_clr=_nan(n),

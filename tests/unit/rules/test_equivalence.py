@@ -137,6 +137,6 @@ def test_engine_equals_reference(steps, start):
         else:
             same(eng.acknowledge(arg, Hazard.WATER_LEAK, now),
                  ref.acknowledge(arg, Hazard.WATER_LEAK, now))
-        np.testing.assert_array_equal(eng.st.cond, ref.conditions())
+        np.testing.assert_array_equal(eng.st.cond.T, ref.conditions())
     assert eng.late_dropped == ref.late_dropped
     np.testing.assert_array_equal(eng.last_seen, np.array(ref.last_seen))
