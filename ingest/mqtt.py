@@ -1,21 +1,27 @@
 """The MQTT subscriber of the ingest: paho-mqtt driven directly, acknowledging each
 message only after its batch is durable.
 
-Layer: adapters. paho's network thread only appends messages to a buffer; one
-worker thread drains the buffer in batches (as large as what arrived while the
-previous batch was being handled), runs :class:`ingest.pipeline.IngestPipeline`
-and then sends the PUBACKs. aiomqtt's per-message path runs at half paho's rate
-here (shared/MEASURED.md), which is why this hot path is not asyncio.
+Layer: adapters. One thread runs paho's network loop *and* the batches: it
+reads whatever the broker has sent (up to ``batch_max`` messages, or until the
+socket is momentarily empty, or ``max_delay_s`` after the first message), hands
+that batch to :class:`ingest.pipeline.IngestPipeline`, then sends the PUBACKs.
+Keeping it on one thread matters: a PUBACK sent from another thread wakes
+paho's loop through a socketpair, and that per-message GIL ping-pong cost more
+than the whole pipeline (bench/ingest.py). aiomqtt's per-message path runs at
+half paho's rate here (shared/MEASURED.md), which is why this hot path is not
+asyncio.
 
 Guarantees:
-* QoS 1, a fixed client id and a persistent session (``clean_start=False`` with a
-  long session expiry on MQTT 5, ``clean_session=False`` on 3.1.1), so messages
-  published while the service is down are queued by the broker;
+* QoS 1, a fixed client id and a persistent session (``clean_session=False`` on
+  MQTT 3.1.1, the default; ``clean_start=False`` with a 7-day session expiry on
+  MQTT 5), so messages published while the service is down are queued by the
+  broker. 3.1.1 is the default because paho builds a ``Properties`` object for
+  every MQTT 5 PUBLISH: 21k against 15.6k msg/s here (bench/ingest.py);
 * a message is acknowledged only after its reading (or dead letter) is durable;
   a store failure leaves the batch unacknowledged and retries it with backoff;
 * acknowledgements are sent only on the connection that delivered the message
   (after a reconnect the broker redelivers, and the store ignores the duplicate);
-* reconnects with exponential backoff (paho's ``reconnect_delay_set``).
+* reconnects with exponential backoff (0.5 s doubling to 30 s).
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,7 +53,7 @@ class MqttTarget:
     host: str = "127.0.0.1"
     port: int = 1883
     client_id: str = "gridwatch-ingest"
-    protocol: int = 5  # 5 or 4 (MQTT 3.1.1)
+    protocol: int = 4  # 4 (MQTT 3.1.1, the default: faster in paho) or 5
     username: str | None = None
     password: str | None = None
     keepalive_s: int = 30
@@ -65,6 +70,7 @@ class MqttIngest:
         topics: list[str],
         *,
         batch_max: int = 5000,
+        max_delay_s: float = 0.05,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Args:
@@ -72,6 +78,7 @@ class MqttIngest:
         target: broker address and session settings.
         topics: topic filters to subscribe to at QoS 1.
         batch_max: the largest batch handed to the pipeline.
+        max_delay_s: the longest a message waits for its batch to fill.
         clock: the service clock (receive times).
         """
         self.pipeline = pipeline
@@ -79,10 +86,12 @@ class MqttIngest:
         self.topics = topics
         self.batch_max = batch_max
         self.clock = clock
+        self.max_delay_s = max_delay_s
         self.connected = threading.Event()
-        self._buf: deque[tuple[RawMessage, int]] = deque()
-        self._wake = threading.Event()
+        self._buf: list[tuple[RawMessage, int]] = []
         self._stopping = threading.Event()
+        self._socket_open = False
+        self._ever_connected = False
         self._generation = 0
         self._worker: threading.Thread | None = None
         self._client = self._make_client()
@@ -99,13 +108,12 @@ class MqttIngest:
         if t.username:
             client.username_pw_set(t.username, t.password)
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
 
-    # -- paho callbacks (network thread): keep them tiny and exception-free ------------
+    # -- paho callbacks (run inside client.loop() on our thread) -----------------------------
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object) -> None:
         if getattr(rc, "is_failure", False):
@@ -126,62 +134,100 @@ class MqttIngest:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = "<topic not UTF-8>"
-        self._buf.append(
-            (RawMessage(topic, msg.payload, self.clock(), msg.mid, msg.qos), self._generation)
-        )
-        if not self._wake.is_set():
-            self._wake.set()
+        self._buf.append((RawMessage(topic, msg.payload, self.clock(), msg.mid, msg.qos),
+                          self._generation))
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect (in the background, retrying) and start the worker."""
-        t = self.target
-        props = None
-        if t.protocol == 5:
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = SESSION_EXPIRY_S
-            props.ReceiveMaximum = t.receive_maximum
-            self._client.connect_async(t.host, t.port, t.keepalive_s, clean_start=False,
-                                       properties=props)
-        else:
-            self._client.connect_async(t.host, t.port, t.keepalive_s)
-        self._client.loop_start()
-        self._worker = threading.Thread(target=self._work, name="gridwatch-ingest", daemon=True)
+        """Start the ingest thread (it connects, and reconnects, by itself)."""
+        self._worker = threading.Thread(target=self._run, name="gridwatch-ingest", daemon=True)
         self._worker.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Handle what is buffered, acknowledge it, disconnect."""
+        """Handle and acknowledge what was received, then disconnect."""
         self._stopping.set()
-        self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout_s)
-        self._client.disconnect()
-        self._client.loop_stop()
 
     def backlog(self) -> int:
         """Messages received and not yet handled."""
         return len(self._buf)
 
-    # -- worker ---------------------------------------------------------------------------
+    # -- the loop ---------------------------------------------------------------------------
 
-    def _drain(self) -> list[tuple[RawMessage, int]]:
+    def _connect(self) -> bool:
+        t = self.target
+        try:
+            if self._ever_connected:
+                self._client.reconnect()
+            elif t.protocol == 5:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = SESSION_EXPIRY_S
+                props.ReceiveMaximum = t.receive_maximum
+                self._client.connect(t.host, t.port, t.keepalive_s, clean_start=False,
+                                     properties=props)
+            else:
+                self._client.connect(t.host, t.port, t.keepalive_s)
+        except (OSError, mqtt.WebsocketConnectionError) as exc:
+            log.warning("MQTT %s:%d unreachable (%s); retrying", t.host, t.port, exc)
+            return False
+        self._ever_connected = True
+        return True
+
+    def _run(self) -> None:
+        backoff = 0.5
+        client = self._client
+        while not self._stopping.is_set():
+            if not self._socket_open and not self._connect():
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            self._socket_open = True
+            rc = self._read()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._socket_open = False
+                self.connected.clear()
+                if self._buf:
+                    self._flush()  # stored, but unacknowledged: redelivered after reconnect
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if self.connected.is_set():
+                backoff = 0.5
+        if self._buf:
+            self._flush()
+        if self._socket_open:
+            client.disconnect()
+            client.loop(0.1)
+
+    def _read(self) -> int:
+        """Read until a batch is due, then handle it; returns paho's result code."""
+        client = self._client
         buf = self._buf
-        n = min(len(buf), self.batch_max)
-        return [buf.popleft() for _ in range(n)]
-
-    def _work(self) -> None:
+        first = 0.0
         while True:
-            self._wake.wait(0.5)
-            self._wake.clear()
-            while self._buf:
-                items = self._drain()
-                try:
-                    self._handle(items)
-                except Exception:  # even the dead-letter store failed: leave unacknowledged
-                    log.exception("batch of %d left unacknowledged", len(items))
-            if self._stopping.is_set():
-                return
+            before = len(buf)
+            rc = client.loop(0.0 if buf else 0.2)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                return int(rc)
+            if not buf:
+                if self._stopping.is_set():
+                    return int(rc)
+                continue
+            if not first:
+                first = time.monotonic()
+            idle = len(buf) == before
+            if idle or len(buf) >= self.batch_max or time.monotonic() - first >= self.max_delay_s:
+                self._flush()
+                return int(rc)
+
+    def _flush(self) -> None:
+        items, self._buf[:] = list(self._buf), []
+        try:
+            self._handle(items)
+        except Exception:  # even the dead-letter store failed: leave unacknowledged
+            log.exception("batch of %d left unacknowledged", len(items))
 
     def _handle(self, items: list[tuple[RawMessage, int]]) -> None:
         msgs = [m for m, _ in items]

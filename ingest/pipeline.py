@@ -69,6 +69,7 @@ class Decoder:
         self.table = table
         self.max_skew_s = max_skew_s
         self.z2m = dict(z2m or {})
+        self._topics: dict[str, tuple[int, bool]] = {}
         self._z2m_prefix = Z2M_BASE_TOPIC + "/"
         self._ignored_topics = {f"{TOPIC_ROOT}/{table.community}/alerts"}
         # Per kind, the columns that kind can never report.
@@ -111,15 +112,26 @@ class Decoder:
 
     def _decode_native(self, m: RawMessage) -> tuple[int, StateMessage | None]:
         """(device row, state) of a native message; state None for availability."""
-        parts = parse_topic(m.topic)
+        known = self._topics.get(m.topic)
+        if known is None:
+            known = self._resolve(m.topic)
+        idx, is_state = known
+        if not is_state:
+            return idx, None
+        return idx, decode_state(m.payload, m.recv_ts, self.max_skew_s)
+
+    def _resolve(self, topic: str) -> tuple[int, bool]:
+        """Parse and check a topic; remember it when it names one of our devices
+        (at most two topics per device, so the cache is bounded by the site)."""
+        parts = parse_topic(topic)
         if parts.community != self.table.community:
             raise DecodeError("wrong_community", f"community {parts.community!r} is not ours")
         idx = self.table.index.get(parts.device_id)
         if idx is None:
             raise DecodeError("unknown_device", f"device {parts.device_id!r} is not in the site")
-        if parts.channel == "availability":
-            return idx, None
-        return idx, decode_state(m.payload, m.recv_ts, self.max_skew_s)
+        known = (idx, parts.channel == "state")
+        self._topics[topic] = known
+        return known
 
     def _decode_z2m(self, m: RawMessage) -> tuple[int, StateMessage | None]:
         """(device row, state) of a Zigbee2MQTT message; state None for availability."""

@@ -19,7 +19,7 @@ from datetime import datetime
 import orjson
 
 from sensors.errors import DecodeError
-from sensors.fields import FIELD_INDEX, FIELDS, N_FIELDS
+from sensors.fields import FIELDS, N_FIELDS
 
 TOPIC_ROOT = "gridwatch"
 MAX_PAYLOAD_BYTES = 4096
@@ -27,8 +27,9 @@ MAX_ID_LEN = 64
 # Epoch values above this are taken as milliseconds (year 2286 in seconds).
 _MS_THRESHOLD = 1e10
 
-_SPECS = [(name, FIELDS[i].boolean, FIELDS[i].lo, FIELDS[i].hi, i) for name, i in FIELD_INDEX.items()]
-_SPEC_BY_NAME = {s[0]: s for s in _SPECS}
+# Hot-path lookups: flag name → column; number name → (column, lo, hi).
+_BOOL_COL = {f.name: i for i, f in enumerate(FIELDS) if f.boolean}
+_NUM_SPEC = {f.name: (i, f.lo, f.hi) for i, f in enumerate(FIELDS) if not f.boolean}
 _NAN = math.nan
 
 
@@ -136,29 +137,31 @@ def decode_state(payload: bytes, recv_ts: float, max_skew_s: float = 300.0) -> S
     device_ts: float | None = None
     seq = -1
     for key, raw in obj.items():
-        spec = _SPEC_BY_NAME.get(key)
-        if spec is not None:
-            _, boolean, lo, hi, col = spec
-            if boolean:
-                if raw is True:
-                    values[col] = 1.0
-                elif raw is False:
-                    values[col] = 0.0
-                else:
-                    raise DecodeError("wrong_type", f"{key} must be true or false")
-            elif isinstance(raw, int | float) and not isinstance(raw, bool):
-                if not (lo <= raw <= hi):
-                    raise DecodeError("out_of_range", f"{key}={raw!r} outside [{lo:g}, {hi:g}]")
-                values[col] = float(raw)
+        col = _BOOL_COL.get(key)
+        if col is not None:
+            if raw is True:
+                values[col] = 1.0
+            elif raw is False:
+                values[col] = 0.0
             else:
+                raise DecodeError("wrong_type", f"{key} must be true or false")
+            continue
+        spec = _NUM_SPEC.get(key)
+        if spec is not None:
+            t = type(raw)  # exact types: bool is an int subclass and must not pass
+            if t is not float and t is not int:
                 raise DecodeError("wrong_type", f"{key} must be a number")
+            col, lo, hi = spec
+            if not (lo <= raw <= hi):  # type: ignore[operator]
+                raise DecodeError("out_of_range", f"{key}={raw!r} outside [{lo:g}, {hi:g}]")
+            values[col] = float(raw)  # type: ignore[arg-type]
         elif key == "ts":
             if raw is not None:
                 device_ts = _parse_ts(raw)
         elif key == "seq":
-            if isinstance(raw, bool) or not isinstance(raw, int) or not (0 <= raw < 2**63):
+            if type(raw) is not int or not (0 <= raw < 2**63):  # type: ignore[operator]
                 raise DecodeError("wrong_type", "seq must be a non-negative integer")
-            seq = raw
+            seq = raw  # type: ignore[assignment]
         # Unknown keys are ignored: devices add fields over firmware versions.
     if device_ts is not None and abs(device_ts - recv_ts) <= max_skew_s:
         return StateMessage(device_ts, device_ts, seq, values, False)

@@ -33,15 +33,21 @@ def connect(path: Path, *, synchronous: str = "NORMAL", readonly: bool = False) 
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: inserts touch a page per device
     conn.execute("PRAGMA busy_timeout=10000")
     return conn
 
 
 class SQLiteReadingStore:
-    """Readings in one SQLite table, keyed by (device, event time, seq).
+    """Readings in one SQLite table, keyed by (event time, device, seq).
 
     The key makes writes idempotent: a message redelivered by the broker after a
-    crash (same ``ts`` and ``seq``) is stored once.
+    crash (same ``ts`` and ``seq``) is stored once. It is time-major on purpose:
+    a batch then lands on the last few pages of the B-tree. Keyed device-first,
+    each batch touched a page per device, and the WAL written per row grew with
+    the table (8 → 23 µs a row by 150k rows; time-major stays at 3.3 µs,
+    bench/ingest.py). A device's history scans its time window instead of an
+    index (13 ms over 200k rows); long histories of large sites belong in InfluxDB.
     """
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
@@ -55,7 +61,7 @@ class SQLiteReadingStore:
             CREATE TABLE IF NOT EXISTS readings (
                 device_id TEXT NOT NULL, ts REAL NOT NULL, seq INTEGER NOT NULL,
                 recv_ts REAL NOT NULL, {cols},
-                PRIMARY KEY (device_id, ts, seq)
+                PRIMARY KEY (ts, device_id, seq)
             ) WITHOUT ROWID;
             """
         )

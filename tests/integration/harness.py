@@ -165,9 +165,11 @@ class Publisher:
         return self.client.publish(topic, payload, qos=qos)
 
     def publish_all(self, items: list[tuple[str, Any]]) -> None:
-        infos = [self.publish(t, p) for t, p in items]
-        for info in infos:
-            info.wait_for_publish(30)
+        chunk = 20_000  # paho's message ids are 16-bit: keep fewer than 65,535 outstanding
+        for i in range(0, len(items), chunk):
+            infos = [self.publish(t, p) for t, p in items[i: i + chunk]]
+            for info in infos:
+                info.wait_for_publish(30)
 
     def close(self) -> None:
         self.client.disconnect()
