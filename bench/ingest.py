@@ -22,11 +22,11 @@ from pathlib import Path
 
 import orjson
 import paho.mqtt.client as mqtt
-from alerts.rules.engine import RuleEngine
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from alerts.rules.engine import RuleEngine
 from alerts.service import AlertService
 from ingest.mqtt import SESSION_EXPIRY_S, MqttIngest, MqttTarget
 from ingest.pipeline import Decoder, IngestPipeline
