@@ -64,16 +64,18 @@ def _where(mask: npt.NDArray[np.bool_]) -> Idx | None:
 
 @dataclass(slots=True)
 class _Rows:
-    """One round of a batch: device, event time, seq, and values column by column
-    (``N_FIELDS`` reading columns, then the device's main analog value for the stuck rule)."""
+    """One round of a batch (views into the permuted batch): device, event time, seq,
+    plausible values (impossible ones NaN), the device's main analog value (stuck rule),
+    whether a row had an impossible value, the first such field and its raw value."""
 
     d: Idx
     t: F64
     q: npt.NDArray[np.int64]
-    raw: F64
-    clean: F64
+    vals: F64
+    main: F64
     bad: npt.NDArray[np.bool_]
     first: Idx
+    raw_first: F64
 
 
 def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[Idx, Idx]:
@@ -162,33 +164,35 @@ class RuleEngine:
         if bad_ts.any():
             ts = np.where(bad_ts, batch.recv_ts, ts)
         keep = (d >= 0) & (d < len(self.table)) & ~np.isnan(ts)
-        values = batch.values
+        d = np.where(keep, d, 0)  # any valid index; the row is dropped below
         seq = batch.seq
         lt = self.st.last_ts.take(d)
         keep &= (ts > lt) | ((ts == lt) & (seq > self.st.last_seq.take(d)))
+        sel: Idx | None = None
         if not keep.all():
             self.late_dropped += int(len(keep) - keep.sum())
-            i = keep.nonzero()[0]
-            d, ts, seq, values = d[i], ts[i], seq[i], values[i]
+            sel = keep.nonzero()[0]
+            d, ts, seq = d[sel], ts[sel], seq[sel]
             if not len(d):
                 return c.em.out
         rounds = self._rounds(d, ts, seq)
         if len(rounds) > 1 or len(rounds[0]) != len(d):  # round after round: slices
-            perm = np.concatenate(rounds)
-            d, ts, seq, values = d[perm], ts[perm], seq[perm], values[perm]
-        cols = np.empty((N_FIELDS + 1, len(d)))
-        cols[:N_FIELDS] = values.T
-        prim = health.PRIMARY[self.table.kind[d]]
-        cols[N_FIELDS] = np.where(prim >= 0, values[np.arange(len(d)), prim], np.nan)
-        clean, any_bad, first = health.plausible(cols)
-        if clean is not cols:  # the stuck rule's copy of the main value, cleaned too
-            clean[N_FIELDS] = np.where(prim >= 0, clean[prim, np.arange(len(d))], np.nan)
+            order = np.concatenate(rounds)
+            d, ts, seq = d[order], ts[order], seq[order]
+            sel = order if sel is None else sel[order]
+        values = batch.values if sel is None else batch.values.take(sel, axis=0)
+        n = len(d)
+        prim = health.PRIMARY.take(self.table.kind.take(d))
+        flat = np.arange(n) * N_FIELDS + prim
+        clean, any_bad, first = health.plausible(values)
+        main = np.where(prim >= 0, clean.ravel().take(flat), np.nan)  # the stuck rule's value
+        raw_first = values.ravel().take(np.arange(n) * N_FIELDS + first)
         start = 0
         for r in rounds:
             sl = slice(start, start + len(r))
             start += len(r)
-            self._round(c, _Rows(d[sl], ts[sl], seq[sl], cols[:, sl], clean[:, sl],
-                                 any_bad[sl], first[sl]), now)
+            self._round(c, _Rows(d[sl], ts[sl], seq[sl], clean[sl], main[sl], any_bad[sl],
+                                 first[sl], raw_first[sl]), now)
         self._group_smoke(c)
         return c.em.out
 
@@ -232,22 +236,22 @@ class RuleEngine:
         st.last_seq[d] = q
         prof = self.params.profile.take(d)
         health.seen(c, d, prof, t, now)
-        vals = r.clean
-        health.implausible_apply(c, d, t, r.bad, r.first, r.raw[r.first, np.arange(len(d))])
-        pct, flag = vals[BATTERY_PCT], vals[BATTERY_LOW]
+        vals = r.vals
+        health.implausible_apply(c, d, t, r.bad, r.first, r.raw_first)
+        pct, flag = vals[:, BATTERY_PCT], vals[:, BATTERY_LOW]
         if (i := _where(~np.isnan(pct) | ~np.isnan(flag))) is not None:
             health.battery_apply(c, d[i], prof[i], t[i], pct[i], flag[i])
-        col = vals[TAMPER_COL]
+        col = vals[:, TAMPER_COL]
         if (i := _where(~np.isnan(col))) is not None:
             health.tamper_apply(c, d[i], t[i], col[i])
         for column, fn in _VALUE_RULES:
-            v = vals[column]
+            v = vals[:, column]
             if (i := _where(~np.isnan(v))) is not None:
                 fn(c, d[i], prof[i], t[i], v[i])
-        v = vals[SMOKE_COL]
+        v = vals[:, SMOKE_COL]
         if (i := _where(~np.isnan(v))) is not None:
             hazards.smoke_apply(c, d[i], t[i], v[i])
-        v = vals[N_FIELDS]
+        v = r.main
         if (i := _where(~np.isnan(v))) is not None:
             health.stuck_apply(c, d[i], prof[i], t[i], v[i])
         if (i := _where(c.welfare_dev.take(d))) is not None:

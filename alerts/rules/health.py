@@ -70,25 +70,17 @@ def seen(c: Ctx, d: Idx, prof: Prof, t: F64, now: float) -> None:
     c.lower_due(d, ls + np.fmin(off, unp))
 
 
-def plausible(cols: npt.NDArray[np.float64]) -> tuple[
+def plausible(values: npt.NDArray[np.float64]) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """Range checks over column-major readings (one row per field, then extra rows that
-    are not checked): (values with impossible entries as NaN, column has one, first bad
-    field)."""
-    n_f = len(FIELDS)
-    vals = cols[:n_f]
-    bad = (vals < LO[:, None]) | (vals > HI[:, None])
-    flags = vals[BOOLEAN]
-    between = flags * (flags - 1.0) < 0.0  # strictly between 0 and 1
-    n = cols.shape[1]
-    if not bad.any() and not between.any():
-        return cols, np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.intp)
-    bad[BOOLEAN] |= between
-    any_bad: npt.NDArray[np.bool_] = np.asarray(bad.any(axis=0))
-    first: npt.NDArray[np.intp] = bad.argmax(axis=0)
-    clean = cols.copy()
-    clean[:n_f][bad] = np.nan
-    # the stuck rule's copy of the main analog value is cleaned with its field
+    """(values with impossible entries as NaN, row has one, first bad field)."""
+    bad = (values < LO) | (values > HI)
+    bad |= BOOLEAN & (values * (values - 1.0) < 0.0)  # a flag strictly between 0 and 1
+    n = len(values)
+    if not bad.any():
+        return values, np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.intp)
+    any_bad: npt.NDArray[np.bool_] = np.asarray(bad.any(axis=1))
+    first: npt.NDArray[np.intp] = bad.argmax(axis=1)
+    clean: npt.NDArray[np.float64] = np.where(bad, np.nan, values)
     return clean, any_bad, first
 
 

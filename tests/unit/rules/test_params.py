@@ -80,3 +80,18 @@ def test_co_rates_meet_the_curve():
     tau = 320 * 60 / math.log(2)
     assert rates[0] == 0 and math.isclose(rates[1] * tau, 0.5)
     assert math.isclose(rates[2] * tau * -math.expm1(-25 * 60 / tau), 1.0)
+
+
+def test_readme_example_is_a_valid_rules_section():
+    from pathlib import Path
+
+    import alerts.rules
+
+    text = (Path(alerts.rules.__file__).parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    site = load_site(SAMPLE_SITE)
+    data = site.model_dump(mode="json") | yaml.safe_load(block)
+    index = SiteIndex(Site.model_validate(data))
+    p = params_for_site(index, device_table(index))
+    door = index.device_index["c1-b01-u1-101-door"]
+    assert p.device("maintenance", door) == 1.0 and p.device("door_night_end_h", door) == 6
