@@ -15,6 +15,7 @@ from sensors.live import LiveState
 from sensors.registry import DeviceTable
 from store.protocol import ReadingStore
 from store.state import StateStore
+from store.users import UserStore
 from topology.index import SiteIndex
 
 
@@ -26,6 +27,7 @@ class ApiContext(Protocol):
     live: LiveState
     readings: ReadingStore
     state: StateStore
+    users: UserStore
     alerts: AlertService
     pipeline: IngestPipeline
     ingest: MqttIngest

@@ -1,18 +1,40 @@
-"""Request dependencies: the service context, authentication, time parsing.
+"""Request dependencies: the service context, who is calling, time parsing.
 
 Layer: adapters.
+
+Who is calling (:func:`principal`), in this order:
+
+1. ``Authorization: Bearer <token>``: ``GRIDWATCH_ADMIN_TOKEN`` (admin), or an API
+   token or session token of a user;
+2. the ``gw_session`` cookie of the web pages (unsafe methods also need a
+   same-origin ``Origin`` header when the browser sends one);
+3. nobody: with no users and no admin token the API is open as the admin (the
+   zero-setup demo on 127.0.0.1); with only an admin token, reads stay open
+   without personal data and changes need the token; once users exist, 401.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
+import time
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.accounts import SESSION_COOKIE, Accounts
 from api.context import ApiContext
 from api.errors import ApiError
+from api.principal import Principal, open_principal, principal_for, viewer_principal
+
+_bearer = HTTPBearer(auto_error=False, description="GRIDWATCH_ADMIN_TOKEN, or an API token "
+                     "(POST /api/auth/tokens)")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                       description="Session cookie set by POST /api/auth/login")
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def ctx(request: Request) -> ApiContext:
@@ -24,31 +46,100 @@ def ctx(request: Request) -> ApiContext:
 Ctx = Annotated[ApiContext, Depends(ctx)]
 
 
-def _token_ok(c: ApiContext, authorization: str | None) -> bool:
+def accounts(request: Request) -> Accounts:
+    """The accounts service."""
+    a: Accounts = request.app.state.accounts
+    return a
+
+
+def auth_mode(c: ApiContext) -> str:
+    """``open`` (no users, no admin token), ``token`` (admin token only) or ``users``."""
+    if c.users.count:
+        return "users"
+    return "token" if c.settings.admin_token is not None else "open"
+
+
+def _admin_token_ok(c: ApiContext, value: str) -> bool:
     token = c.settings.admin_token
-    if token is None:
-        return False
-    scheme, _, value = (authorization or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.encode(), token.get_secret_value().encode())
+    return token is not None and hmac.compare_digest(value.encode(), token.get_secret_value().encode())
 
 
-def actor(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> str:
-    """Who is calling. With ``GRIDWATCH_ADMIN_TOKEN`` set, changes need that bearer token;
-    without it the API is open (the embedded demo on 127.0.0.1)."""
-    if c.settings.admin_token is None:
-        return "admin"
-    if not _token_ok(c, authorization):
-        raise ApiError(401, "a valid bearer token is required")
-    return "admin"
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def require_admin(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> str:
-    """The admin token is required, and must be configured."""
-    if c.settings.admin_token is None:
-        raise ApiError(403, "set GRIDWATCH_ADMIN_TOKEN to use this endpoint")
-    if not _token_ok(c, authorization):
-        raise ApiError(401, "a valid admin bearer token is required")
-    return "admin"
+def principal(
+    request: Request,
+    c: Ctx,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    """Who is calling and what they may see (see the module docstring).
+
+    Raises:
+        ApiError: 401 when credentials are wrong or required.
+    """
+    now = time.time()
+    if bearer is not None:
+        if _admin_token_ok(c, bearer.credentials):
+            return open_principal("admin_token")
+        found = c.users.resolve(bearer.credentials, now=now)
+        if found is None:
+            raise ApiError(401, "the bearer token is not valid", headers={"WWW-Authenticate": "Bearer"})
+        user, kind = found
+        return principal_for(user, c.index, "api_token" if kind == "api" else "session")
+    if cookie:
+        found = c.users.resolve(cookie, now=now)
+        if found is not None:
+            if request.method in _UNSAFE and not _same_origin(request):
+                raise ApiError(403, "cross-site request refused")
+            return principal_for(found[0], c.index, "session")
+    mode = auth_mode(c)
+    if mode == "open":
+        return open_principal()
+    if mode == "token":
+        return viewer_principal()
+    raise ApiError(401, "log in first (POST /api/auth/login) or send a bearer token",
+                   headers={"WWW-Authenticate": "Bearer"})
+
+
+Me = Annotated[Principal, Depends(principal)]
+
+
+def actor(p: Me) -> str:
+    """The id of the person changing something (worker id, login, or ``admin``).
+
+    Raises:
+        ApiError: 401 for anonymous readers, 403 for read-only users (residents).
+    """
+    if p.read_only:
+        if p.via == "open":
+            raise ApiError(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(403, "this account is read-only")
+    return p.actor
+
+
+def require_admin(p: Me) -> str:
+    """An admin (token or user) is required.
+
+    Raises:
+        ApiError: 403 in the open demo (no admin configured) or for other roles,
+            401 for anonymous callers.
+    """
+    if p.via == "open" and p.is_admin:
+        raise ApiError(403, "set GRIDWATCH_ADMIN_TOKEN or add an admin user (gridwatch user add) "
+                       "to use this endpoint")
+    if p.via == "open":
+        raise ApiError(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    if not p.is_admin:
+        raise ApiError(403, "only an admin may do this")
+    return p.actor
+
+
+Admin = Annotated[str, Depends(require_admin)]
 
 
 def parse_time(value: str | None, default: float, name: str) -> float:
@@ -56,9 +147,13 @@ def parse_time(value: str | None, default: float, name: str) -> float:
     if value is None or value == "":
         return default
     try:
-        return float(value)
+        out = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(out):
+            raise ApiError(422, f"{name} must be a finite number")
+        return out
     try:
         when = datetime.fromisoformat(value)
     except ValueError:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerts.lifecycle import LifecycleError
@@ -18,15 +19,39 @@ from alerts.lifecycle import LifecycleError
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 422: "invalid_request", 429: "too_many_requests"}
+          405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 415: "unsupported_media_type",
+          422: "invalid_request", 429: "too_many_requests"}
+
+
+class ErrorDetail(BaseModel):
+    """The inside of every error answer."""
+
+    code: str = Field(examples=["not_found"], description="Machine-readable: bad_request, unauthorized, "
+                      "forbidden, not_found, conflict, invalid_request, too_many_requests, internal_error")
+    message: str = Field(examples=["no alert 42"], description="For a person")
+    details: Any = Field(default=None, description="Field errors, retry_after_s, ...")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API has this shape."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses (one shared model)."""
+    return {s: {"model": ErrorBody, "description": _CODES.get(s, "error").replace("_", " ")}
+            for s in statuses}
 
 
 class ApiError(Exception):
     """An error a route raises on purpose."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None) -> None:
-        """Args: HTTP status, message for a person, machine code, details."""
+    def __init__(self, status: int, message: str, *, code: str | None = None, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        """Args: HTTP status, message for a person, machine code, details, response headers."""
         super().__init__(message)
+        self.headers = headers
         self.status = status
         self.code = code or _CODES.get(status, "error")
         self.message = message
@@ -43,7 +68,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_r: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+        headers = dict(exc.headers or {})
+        if exc.status == 429 and isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after_s"])
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status,
+                            headers=headers or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_r: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,11 +6,17 @@ Layer: adapters (reads the live state and the site index; no storage).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from alerts.model import Alert, AlertEvent
+from alerts.rules.types import FAULTS
 from api.context import ApiContext
 from sensors.live import OFFLINE, UNKNOWN
+
+_FAULTS = frozenset(h.value for h in FAULTS)
+# Device states, worst first: the colour of a device and of the places that hold it.
+STATES = ("alarm", "fault", "offline", "ok", "unknown")
 
 # A device counts as online while its last message is younger than this many heartbeats
 # (plus a minute); the rule core's offline rule raises the alert.
@@ -37,7 +43,38 @@ def device_online(c: ApiContext, idx: int, now: float) -> bool | None:
     return now - seen <= ONLINE_HEARTBEATS * float(c.table.heartbeat_s[idx]) + 60.0
 
 
-def device_view(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
+def alert_flags(alerts: Iterable[Alert]) -> dict[str, str]:
+    """Device id → ``alarm`` or ``fault`` from open alerts (an alarm outranks a fault)."""
+    out: dict[str, str] = {}
+    for a in alerts:
+        if a.device_id is None or not a.is_open:
+            continue
+        flag = "fault" if a.hazard in _FAULTS else "alarm"
+        if out.get(a.device_id) != "alarm":
+            out[a.device_id] = flag
+    return out
+
+
+def device_state(c: ApiContext, idx: int, now: float, flags: dict[str, str]) -> str:
+    """One of :data:`STATES`: an open hazard alert, an open fault alert, out of contact,
+    fine, or never heard from."""
+    flag = flags.get(c.index.devices[idx].id)
+    if flag is not None:
+        return flag
+    online = device_online(c, idx, now)
+    if online is None:
+        return "unknown"
+    return "ok" if online else "offline"
+
+
+def battery_low(c: ApiContext, idx: int) -> bool:
+    """The device says its battery is low, or reports under 20 %."""
+    fields = c.live.fields_of(idx)
+    pct = fields.get("battery_pct")
+    return bool(fields.get("battery_low")) or (pct is not None and float(pct) < 20.0)
+
+
+def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | None = None) -> dict[str, Any]:
     """One device with its place, who is responsible, and its live state."""
     p = c.index.devices[idx]
     fields = c.live.fields_of(idx)
@@ -69,6 +106,7 @@ def device_view(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
         "battery_pct": fields.get("battery_pct"),
         "battery_low": fields.get("battery_low"),
         "messages": int(c.live.messages[idx]),
+        "state": device_state(c, idx, now, flags or {}),
     }
 
 

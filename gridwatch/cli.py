@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
-    for name in ("gridwatch.cli_site", "gridwatch.cli_simulate", "gridwatch.cli_scenario"):
+    for name in ("gridwatch.cli_site", "gridwatch.cli_simulate", "gridwatch.cli_scenario", "gridwatch.cli_user"):
         try:
             module = __import__(name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -159,11 +159,18 @@ class StateStore:
         device_id: str | None = None,
         severity: str | None = None,
         since: float | None = None,
+        place_ids: Sequence[str] | None = None,
+        until: float | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Alert]:
-        """Alerts matching every given filter, newest first."""
-        where, args = self._alert_filter(statuses, grid_ids, assignee, hazard, device_id, severity, since)
+        """Alerts matching every given filter, newest first.
+
+        ``place_ids`` keeps alerts at those places (a user's scope); ``since`` and
+        ``until`` bound ``raised_at`` (``until`` exclusive).
+        """
+        where, args = self._alert_filter(statuses, grid_ids, assignee, hazard, device_id, severity,
+                                         since, place_ids, until)
         sql = f"SELECT {_ALERT_COLS} FROM alerts {where} ORDER BY id DESC LIMIT ? OFFSET ?"  # noqa: S608
         with self._lock:
             rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
@@ -174,7 +181,7 @@ class StateStore:
         where, args = self._alert_filter(
             filters.get("statuses", ()), filters.get("grid_ids"), filters.get("assignee"),
             filters.get("hazard"), filters.get("device_id"), filters.get("severity"),
-            filters.get("since"),
+            filters.get("since"), filters.get("place_ids"), filters.get("until"),
         )
         with self._lock:
             return int(self._conn.execute(f"SELECT COUNT(*) FROM alerts {where}", args).fetchone()[0])  # noqa: S608
@@ -188,6 +195,8 @@ class StateStore:
         device_id: str | None,
         severity: str | None,
         since: float | None,
+        place_ids: Sequence[str] | None = None,
+        until: float | None = None,
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         args: list[Any] = []
@@ -205,6 +214,14 @@ class StateStore:
         if since is not None:
             clauses.append("raised_at >= ?")
             args.append(since)
+        if until is not None:
+            clauses.append("raised_at < ?")
+            args.append(until)
+        if place_ids is not None:
+            ids = list(place_ids)
+            clauses.append("place_id IN (SELECT value FROM json_each(?))" if ids else "0")
+            if ids:
+                args.append(orjson.dumps(ids).decode())
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def alert_events(self, alert_id: int) -> list[AlertEvent]:
@@ -216,6 +233,21 @@ class StateStore:
                 (alert_id,),
             ).fetchall()
         return [AlertEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]
+
+    def events_of(self, alert_ids: Sequence[int]) -> dict[int, list[AlertEvent]]:
+        """The timelines of many alerts at once (statistics), oldest first."""
+        if not alert_ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT alert_id, ts, actor, action, note, data FROM alert_events "
+                "WHERE alert_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (orjson.dumps(list(alert_ids)).decode(),),
+            ).fetchall()
+        out: dict[int, list[AlertEvent]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(AlertEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])))
+        return out
 
     # -- dead letters -----------------------------------------------------------------
 
@@ -286,15 +318,36 @@ class StateStore:
                 (time.time() if ts is None else ts, actor, action, target, orjson.dumps(detail or {})),
             )
 
-    def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        """The audit log, newest first."""
+    def list_audit(self, *, limit: int = 100, offset: int = 0, actor: str | None = None,
+                   action: str | None = None) -> list[dict[str, Any]]:
+        """The audit log, newest first (optionally of one actor, or actions with a prefix)."""
+        where, args = self._audit_filter(actor, action)
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, ts, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?",
-                (limit, offset),
+                f"SELECT id, ts, actor, action, target, detail FROM audit {where} "  # noqa: S608
+                "ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
             ).fetchall()
         return [{"id": r[0], "ts": r[1], "actor": r[2], "action": r[3], "target": r[4],
                  "detail": orjson.loads(r[5])} for r in rows]
+
+    def count_audit(self, *, actor: str | None = None, action: str | None = None) -> int:
+        """How many audit entries match :meth:`list_audit`'s filters."""
+        where, args = self._audit_filter(actor, action)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM audit {where}", args).fetchone()[0])  # noqa: S608
+
+    @staticmethod
+    def _audit_filter(actor: str | None, action: str | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if actor is not None:
+            clauses.append("actor = ?")
+            args.append(actor)
+        if action is not None:
+            clauses.append("action LIKE ? ESCAPE '\\'")
+            args.append(action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def put_blob(self, key: str, value: bytes) -> None:
         """Store a blob (rule-core snapshot, ...)."""

@@ -59,6 +59,41 @@ class Worker(_Model):
         "(wecombot://..., dingtalk://..., feishu://..., mailto://..., json://...).",
     )
     language: str = Field(default="zh", pattern=r"^(zh|en)$")
+    login: Id | None = Field(
+        default=None,
+        description="Login name for the web app; the user is created at start-up with the "
+        "worker's role and places (set a password with `gridwatch user passwd`).",
+    )
+
+
+class UserRole(StrEnum):
+    """What a web-app user may see and do (GB/T 45839 5.10.6, 5.12)."""
+
+    ADMIN = "admin"  # everything, including users and tokens
+    LEADER = "leader"  # community head, deputy: the whole community
+    GRID_WORKER = "grid_worker"  # their grids
+    PROPERTY_MANAGER = "property_manager"  # their company's buildings
+    MAINTENANCE = "maintenance"  # their company's buildings, device faults
+    RESIDENT = "resident"  # their own household, read-only
+
+
+class SiteUser(_Model):
+    """A web-app user declared in the site file (people who are not workers: residents,
+    integrations, administrators)."""
+
+    login: Id
+    name: str = Field(min_length=1, max_length=64)
+    role: UserRole
+    worker: Id | None = Field(default=None, description="Worker id this user acts as")
+    grids: list[Id] = Field(default_factory=list, description="Grid ids (grid_worker)")
+    property_company: Id | None = Field(default=None, description="property_manager, maintenance")
+    household: Id | None = Field(default=None, description="Household id (resident)")
+    password_hash: str | None = Field(
+        default=None, max_length=256,
+        description="An argon2 hash (`gridwatch user hash`); without it set a password with "
+        "`gridwatch user passwd`.",
+    )
+    language: str = Field(default="zh", pattern=r"^(zh|en)$")
 
 
 class Contact(_Model):
@@ -189,3 +224,4 @@ class Site(_Model):
     micro_grids: list[MicroGrid] = Field(default_factory=list)
     buildings: list[Building] = Field(default_factory=list)
     rules: RuleOverrides = Field(default_factory=RuleOverrides)
+    users: list[SiteUser] = Field(default_factory=list, description="Web-app users besides workers")

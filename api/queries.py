@@ -1,0 +1,215 @@
+"""Read models for the pages and the API, always within a :class:`api.principal.Principal`'s
+places: device lists, live counts (GB/T 45839 5.8.2), the compound → building → unit
+→ household tree, households with their personal data, device snapshots for the
+live stream.
+
+Layer: adapters (reads the live state, the site index and the state store; routes
+call these functions, none of them sees a request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alerts.model import Alert
+from api.context import ApiContext
+from api.principal import Principal
+from api.views import STATES, alert_flags, battery_low, device_online, device_state, device_view
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """Filters of the device list; None means any."""
+
+    kind: str | None = None
+    grid: str | None = None
+    compound: str | None = None
+    building: str | None = None
+    household: str | None = None
+    property_company: str | None = None
+    online: bool | None = None
+    state: str | None = None
+    battery_low: bool | None = None
+    q: str | None = None
+
+
+def visible_devices(c: ApiContext, p: Principal) -> list[int]:
+    """Registry rows of the devices in the principal's places."""
+    if p.everywhere:
+        return list(range(len(c.index.devices)))
+    return [i for i, d in enumerate(c.index.devices) if p.sees_device(d)]
+
+
+def open_alerts(c: ApiContext, p: Principal) -> list[Alert]:
+    """Open alerts in the principal's places."""
+    return [a for a in c.state.open_alerts() if p.sees_alert(a)]
+
+
+def _matches(c: ApiContext, idx: int, f: DeviceFilter, now: float, flags: dict[str, str]) -> bool:  # noqa: C901 - one flat list of filters
+    d = c.index.devices[idx]
+    checks = ((f.kind, d.kind.value), (f.grid, d.grid_id), (f.compound, d.compound_id),
+              (f.building, d.building_id), (f.household, d.household_id),
+              (f.property_company, d.property_company_id))
+    for want, have in checks:
+        if want is not None and want != have:
+            return False
+    if f.online is not None and bool(device_online(c, idx, now)) != f.online:
+        return False
+    if f.state is not None and device_state(c, idx, now, flags) != f.state:
+        return False
+    if f.battery_low is not None and battery_low(c, idx) != f.battery_low:
+        return False
+    if f.q:
+        text = f"{d.id} {c.index.address(d)} {d.device.model or ''}".lower()
+        if f.q.lower() not in text:
+            return False
+    return True
+
+
+def list_devices(c: ApiContext, p: Principal, f: DeviceFilter, *, limit: int, offset: int,
+                 now: float) -> tuple[list[dict[str, Any]], int]:
+    """A page of devices in scope matching the filter, and how many match."""
+    flags = alert_flags(open_alerts(c, p))
+    with c.pipeline.lock:
+        rows = [i for i in visible_devices(c, p) if _matches(c, i, f, now, flags)]
+        items = [device_view(c, i, now, flags) for i in rows[offset: offset + limit]]
+    return items, len(rows)
+
+
+def device_in_scope(c: ApiContext, p: Principal, device_id: str) -> int | None:
+    """The registry row of a device the principal may see, else None."""
+    idx = c.table.index.get(device_id)
+    if idx is None or not p.sees_device(c.index.devices[idx]):
+        return None
+    return idx
+
+
+def one_device(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
+    """One device's view with its alert state."""
+    device_id = c.index.devices[idx].id
+    flags = alert_flags(c.state.list_alerts(device_id=device_id, statuses=("raised", "acknowledged", "on_site")))
+    with c.pipeline.lock:
+        return device_view(c, idx, now, flags)
+
+
+def snapshot(c: ApiContext, p: Principal, now: float) -> dict[str, str]:
+    """Device id → state of every device in scope (the live stream diffs these)."""
+    flags = alert_flags(open_alerts(c, p))
+    with c.pipeline.lock:
+        return {c.index.devices[i].id: device_state(c, i, now, flags) for i in visible_devices(c, p)}
+
+
+def counts(c: ApiContext, p: Principal, now: float, *, company: str | None = None,
+           grid: str | None = None, compound: str | None = None) -> dict[str, Any]:
+    """Live counts (GB/T 45839 5.8.2) and open alerts by severity, in scope."""
+    alerts = [a for a in open_alerts(c, p) if _alert_in(c, a, company, grid, compound)]
+    flags = alert_flags(alerts)
+    by_state = dict.fromkeys(STATES, 0)
+    low = 0
+    with c.pipeline.lock:
+        for i in visible_devices(c, p):
+            d = c.index.devices[i]
+            if (company and d.property_company_id != company) or (grid and d.grid_id != grid):
+                continue
+            if compound and d.compound_id != compound:
+                continue
+            by_state[device_state(c, i, now, flags)] += 1
+            low += battery_low(c, i)
+    by_sev: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
+    for a in alerts:
+        by_sev[a.severity.value] = by_sev.get(a.severity.value, 0) + 1
+    total = sum(by_state.values())
+    return {
+        "devices": total,
+        "online": total - by_state["offline"] - by_state["unknown"],
+        "in_alarm": by_state["alarm"],
+        "in_fault": by_state["fault"] + by_state["offline"],
+        "offline": by_state["offline"],
+        "never_seen": by_state["unknown"],
+        "low_battery": low,
+        "by_state": by_state,
+        "open_alerts": len(alerts),
+        "open_alerts_by_severity": by_sev,
+    }
+
+
+def _alert_in(c: ApiContext, a: Alert, company: str | None, grid: str | None, compound: str | None) -> bool:
+    if grid and a.grid_id != grid:
+        return False
+    if not (company or compound):
+        return True
+    b = building_of(c, a.place_id)
+    if b is None:
+        return False
+    return (not company or company_of_building(c, b) == company) and (
+        not compound or c.index.buildings[b].compound == compound)
+
+
+def building_of(c: ApiContext, place_id: str) -> str | None:
+    """The building id of a household, unit or building id."""
+    if place_id in c.index.buildings:
+        return place_id
+    if place_id in c.index.units:
+        return c.index.units[place_id][0].id
+    if place_id in c.index.households:
+        return c.index.households[place_id][0].id
+    return None
+
+
+def company_of_building(c: ApiContext, building_id: str) -> str | None:
+    """The property company serving a building."""
+    b = c.index.buildings[building_id]
+    compound = c.index.compounds.get(b.compound)
+    return b.property_company or (compound.property_company if compound else None)
+
+
+def place_tree(c: ApiContext, p: Principal, now: float) -> dict[str, Any]:
+    """Compound → building → unit → household with device ids and states, in scope.
+
+    The elderly-alone flag of a household appears only where the principal may
+    see personal data.
+    """
+    states = snapshot(c, p, now)
+    by_place: dict[str, list[str]] = {}
+    for d in c.index.devices:
+        if d.id in states:
+            by_place.setdefault(d.place_id, []).append(d.id)
+    compounds: dict[str, dict[str, Any]] = {}
+    for b in c.index.site.buildings:
+        if not (p.everywhere or b.id in p.building_ids):
+            continue
+        units = []
+        for u in b.units:
+            households = [
+                {"id": h.id, "room": h.room, "devices": by_place.get(h.id, []),
+                 **({"elderly_alone": h.elderly_alone} if p.sees_personal(h.id) else {})}
+                for h in u.households if p.sees_place(h.id)
+            ]
+            if households or p.sees_place(u.id):
+                units.append({"id": u.id, "name": u.name, "devices": by_place.get(u.id, []),
+                              "households": households})
+        comp = c.index.compounds.get(b.compound)
+        node = compounds.setdefault(b.compound, {"id": b.compound, "name": comp.name if comp else b.compound,
+                                                 "buildings": []})
+        node["buildings"].append({"id": b.id, "name": b.name, "grid": b.grid,
+                                  "property_company": company_of_building(c, b.id),
+                                  "devices": by_place.get(b.id, []), "units": units})
+    return {"compounds": list(compounds.values()), "states": states}
+
+
+def household_view(c: ApiContext, p: Principal, household_id: str) -> dict[str, Any] | None:
+    """A household with its devices; personal data only for those responsible."""
+    if household_id not in c.index.households or not p.sees_place(household_id):
+        return None
+    b, u, h = c.index.households[household_id]
+    comp = c.index.compounds.get(b.compound)
+    out: dict[str, Any] = {
+        "id": h.id, "room": h.room, "unit": u.id, "building": b.id, "grid": b.grid,
+        "address": " ".join(x for x in (comp.name if comp else b.compound, b.name, u.name, h.room) if x),
+        "devices": [d.id for d in h.devices], "personal_data": p.sees_personal(h.id),
+    }
+    if p.sees_personal(h.id):
+        out["elderly_alone"] = h.elderly_alone
+        out["contacts"] = [ct.model_dump(exclude={"notify"}) for ct in h.contacts]
+    return out

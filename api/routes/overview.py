@@ -1,0 +1,130 @@
+"""The overview: live counts, the place tree, households, and the live event stream
+(Server-Sent Events) the pages listen to.
+
+Layer: adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from alerts.service import AlertChange
+from api import queries
+from api.deps import Ctx, Me
+from api.errors import ApiError, error_responses
+from api.live import CLOSE, OVERFLOW, EventHub
+from api.principal import Principal
+from api.views import alert_view
+
+router = APIRouter(prefix="/api", tags=["overview"], responses=error_responses(401, 422))
+
+# How often an open stream looks for device state changes that no alert announced
+# (a device coming online, going silent, its battery falling).
+DEVICE_DIFF_INTERVAL_S = 2.0
+
+
+@router.get("/overview", summary="Live counts and open alerts (GB/T 45839 5.8.2)",
+            responses={200: {"content": {"application/json": {"example": {
+                "devices": 9, "online": 8, "in_alarm": 1, "in_fault": 1, "offline": 1, "never_seen": 0,
+                "low_battery": 0, "by_state": {"alarm": 1, "fault": 0, "offline": 1, "ok": 7, "unknown": 0},
+                "open_alerts": 2, "open_alerts_by_severity": {"critical": 1, "warning": 1, "info": 0},
+                "grids": []}}}}})
+def overview(
+    c: Ctx,
+    p: Me,
+    property_company: str | None = Query(default=None, description="One company's buildings"),
+    grid: str | None = None,
+    compound: str | None = None,
+) -> dict[str, Any]:
+    """Counts of devices, online, in alarm, in fault and low battery, and open alerts by
+    severity, in your places (optionally one property company, grid or compound), with
+    a row per grid."""
+    now = c.clock()
+    out = queries.counts(c, p, now, company=property_company, grid=grid, compound=compound)
+    grids = sorted({c.index.devices[i].grid_id for i in queries.visible_devices(c, p)})
+    out["grids"] = [{"id": g, "name": c.index.grids[g].name,
+                     **queries.counts(c, p, now, company=property_company, grid=g, compound=compound)}
+                    for g in grids if grid in (None, g)]
+    return out
+
+
+@router.get("/places", summary="Compound → building → unit → household, with device states")
+def places(c: Ctx, p: Me) -> dict[str, Any]:
+    """The places you may see, each with its device ids, and every device's state
+    (alarm, fault, offline, ok, unknown). Elderly-alone flags only where you are
+    responsible."""
+    return queries.place_tree(c, p, c.clock())
+
+
+@router.get("/households/{household_id}", summary="A household; personal data when you are responsible",
+            responses=error_responses(404))
+def household(c: Ctx, p: Me, household_id: str) -> dict[str, Any]:
+    """Address and devices; the elderly-alone flag and emergency contacts only for
+    admins, leaders, the household's grid workers and the resident."""
+    out = queries.household_view(c, p, household_id)
+    if out is None:
+        raise ApiError(404, f"no household {household_id!r}")
+    return out
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _stream(c: Any, p: Principal, hub: EventHub, request: Request) -> AsyncIterator[bytes]:
+    sub = hub.subscribe()
+    try:
+        last = await asyncio.to_thread(queries.snapshot, c, p, c.clock())
+        yield b"retry: 2000\n\n" + _sse("hello", {"devices": len(last)})
+        while True:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), DEVICE_DIFF_INTERVAL_S)
+            except TimeoutError:
+                item = None
+                yield b": keep-alive\n\n"
+            batch = [item] if item is not None else []
+            while not sub.queue.empty():
+                batch.append(sub.queue.get_nowait())
+            if CLOSE in batch or await request.is_disconnected():
+                return
+            if OVERFLOW in batch:
+                sub.overflowed = False
+                yield _sse("reload", {})
+            for change in batch:
+                if isinstance(change, AlertChange) and p.sees_alert(change.alert):
+                    view = await asyncio.to_thread(alert_view, c, change.alert)
+                    view["can_act"] = p.may_act(change.alert)
+                    yield _sse("alert", view)
+            snap = await asyncio.to_thread(queries.snapshot, c, p, c.clock())
+            diff = {k: v for k, v in snap.items() if last.get(k) != v}
+            if diff:
+                last = snap
+                yield _sse("devices", diff)
+    finally:
+        hub.unsubscribe(sub)
+
+
+@router.get("/events", summary="Live events (Server-Sent Events)",
+            responses={200: {"content": {"text/event-stream": {"example":
+                "event: alert\ndata: {\"id\": 7, \"status\": \"raised\", ...}\n\n"
+                "event: devices\ndata: {\"smoke-101\": \"alarm\"}\n\n"}}}})
+async def events(c: Ctx, p: Me, request: Request) -> StreamingResponse:
+    """A text/event-stream of ``alert`` (an alert in your places changed: its view),
+    ``devices`` (device id → new state) and ``reload`` (too many events were missed:
+    fetch the state again) events, with keep-alive comments."""
+    hub: EventHub = request.app.state.hub
+
+    async def body() -> AsyncIterator[bytes]:
+        with contextlib.suppress(asyncio.CancelledError):
+            async for chunk in _stream(c, p, hub, request):
+                yield chunk
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
