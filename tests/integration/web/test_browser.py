@@ -1,0 +1,161 @@
+"""End to end in a real headless Chromium (Debian ``chromium`` + ``chromium-driver``,
+driven by Selenium): a grid worker logs in on the phone inbox, a gas reading published
+over MQTT makes the alert appear without a reload, they acknowledge and resolve it;
+meanwhile a property manager's overview shows the detector turn red, then green.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.integration.harness import Publisher, wait_for
+from tests.integration.web.conftest import ADMIN_TOKEN, password
+from tests.servers import require_binary
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+HINT = "Chromium is not installed: run `apt-get install -y chromium chromium-driver` (Debian)"
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-quic", "--window-size=412,915")
+
+
+@pytest.fixture(scope="module")
+def browser_factory() -> Iterator:
+    chromium = require_binary("chromium", HINT)
+    driver_path = require_binary("chromedriver", HINT)
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    drivers, dirs = [], []
+
+    def make():
+        profile = tempfile.mkdtemp(prefix="gw-chromium-")
+        dirs.append(profile)
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = chromium
+        for flag in (*FLAGS, f"--user-data-dir={profile}"):
+            opts.add_argument(flag)
+        d = webdriver.Chrome(service=Service(driver_path), options=opts)
+        drivers.append(d)
+        return d
+
+    try:
+        yield make
+    finally:
+        for d in drivers:
+            d.quit()
+        for p in dirs:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def log_in(driver, api: str, who: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{api}/")  # redirected to the login page
+    wait(driver, lambda d: d.find_elements(By.ID, "login-form"))
+    driver.find_element(By.ID, "login").send_keys(who)
+    driver.find_element(By.ID, "password").send_keys(password(who))
+    driver.find_element(By.ID, "login-submit").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#live.on"))  # the live stream is open
+
+
+def wait(driver, cond, what: str = "the page"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 30, poll_frequency=0.1).until(cond, f"waiting for {what}")
+
+
+def click(driver, css: str) -> None:
+    """Click the element once it is there; the inbox re-renders on live events, so an
+    element found a moment ago may be replaced: find it again then."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(d):
+        try:
+            els = d.find_elements(By.CSS_SELECTOR, css)
+            if els and els[0].is_enabled():
+                els[0].click()
+                return True
+        except StaleElementReferenceException:
+            pass
+        return False
+
+    wait(driver, attempt, css)
+
+
+def text_of(driver, css: str) -> str:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(d):
+        try:
+            els = d.find_elements(By.CSS_SELECTOR, css)
+            return els[0].text if els else None
+        except StaleElementReferenceException:
+            return None
+
+    return wait(driver, attempt, css)
+
+
+def state_of(driver, device: str) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    els = driver.find_elements(By.CSS_SELECTOR, f'.dot[data-device="{device}"]')
+    return els[0].get_attribute("data-state") if els else None
+
+
+def test_grid_worker_handles_a_gas_alert_while_the_property_manager_watches(service, broker, browser_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    worker, manager = browser_factory(), browser_factory()
+    log_in(worker, service.api, "zhangwei")
+    assert worker.current_url.endswith("#/inbox")
+    wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox .empty"), "the empty inbox")
+    log_in(manager, service.api, "chen")
+    assert manager.current_url.endswith("#/overview")
+    wait(manager, lambda d: state_of(d, "gas-101") == "unknown", "gas-101 on the overview")
+    assert state_of(manager, "gas-201") is None  # building b2 is another company's
+
+    pub = Publisher(broker.host, broker.port, client_id="web-e2e-pub")
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        pub.publish_all([("gridwatch/tiny/gas-101/state", {"lel_pct": 40.0, "ts": time.time(), "seq": 1})])
+        assert "1号楼" in text_of(worker, "#inbox article.alert")  # no reload: the live stream brought it
+        wait(manager, lambda d: state_of(d, "gas-101") == "alarm", "gas-101 to turn red")
+
+        click(worker, "#inbox article.alert button.act-ack")
+        wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, '#inbox article[data-status="acknowledged"]'),
+             "the acknowledged alert")
+
+        pub.publish_all([("gridwatch/tiny/gas-101/state", {"lel_pct": 0.0, "ts": time.time(), "seq": 2})])
+        alert_id = httpx.get(f"{service.api}/api/alerts", params={"device": "gas-101"},
+                             headers=admin).json()["items"][0]["id"]
+        wait_for(lambda: not httpx.get(f"{service.api}/api/alerts/{alert_id}", headers=admin).json()["active"],
+                 what="the gas to clear")
+
+        # the clearing may re-render the inbox once more: open the resolve form after it settled
+        wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, '#inbox article[data-status="acknowledged"]'))
+        click(worker, "#inbox button.act-resolve")
+        form = wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox textarea.note"), "the form")
+        form[0].send_keys("阀门已关闭，开窗通风")
+        Select(worker.find_element(By.CSS_SELECTOR, "#inbox select.outcome")).select_by_value("real_hazard")
+        click(worker, "#inbox button.act-submit")
+        wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox .empty"), "the inbox to empty")
+        wait(manager, lambda d: state_of(d, "gas-101") == "ok", "gas-101 to turn green")
+    finally:
+        pub.close()
+
+    detail = httpx.get(f"{service.api}/api/alerts/{alert_id}", headers=admin).json()
+    assert detail["status"] == "resolved" and detail["outcome"] == "real_hazard"
+    done = [e for e in detail["timeline"] if e["actor"] == "w-g1"]
+    assert [e["action"] for e in done] == ["acknowledged", "resolved"]
+    assert done[-1]["note"] == "阀门已关闭，开窗通风"
