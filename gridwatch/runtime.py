@@ -16,15 +16,13 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import uvicorn
 
 from alerts.rules.engine import RuleEngine
-from alerts.rules.params import RuleParams, build_params
+from alerts.rules.params import params_for_site
 from alerts.rules.types import Transition
 from alerts.service import AlertChange, AlertService
 from gridwatch.clock import Clock, ManualClock, SystemClock
@@ -34,7 +32,6 @@ from ingest.mqtt import MqttIngest, MqttTarget
 from ingest.pipeline import Decoder, IngestPipeline
 from sensors.batch import ReadingBatch
 from sensors.live import LiveState
-from sensors.registry import DeviceTable
 from sensors.wire import TOPIC_ROOT
 from sensors.zigbee2mqtt import Z2M_BASE_TOPIC
 from store.protocol import ReadingStore
@@ -56,20 +53,6 @@ class Counters:
     sweeps: int = 0
     alerts_raised: int = 0
     recent: list[AlertChange] = field(default_factory=list)
-
-
-def rule_params(index: SiteIndex, table: DeviceTable, now: float) -> RuleParams:
-    """The rule core's per-device parameters from the site's ``rules:`` section."""
-    community = index.site.community
-    try:
-        offset = ZoneInfo(community.timezone).utcoffset(datetime.fromtimestamp(now, UTC))
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r; using UTC+8", community.timezone)
-        offset = timedelta(hours=8)
-    return build_params(
-        table, index.site.rules, [p.chain(community.id) for p in index.devices],
-        tz_offset_s=(offset or timedelta(0)).total_seconds(),
-    )
 
 
 def _open_readings(settings: Settings, index: SiteIndex) -> ReadingStore:
@@ -117,7 +100,7 @@ class Runtime:
         seed_users(self.users, self.site, self.clock())
         self.live = LiveState(self.table)
         self.live.restore(self.state.load_device_states())
-        self.engine = RuleEngine(self.table, rule_params(self.index, self.table, self.clock()))
+        self.engine = RuleEngine(self.table, params_for_site(self.index, self.table))
         self.engine_lock = threading.Lock()
         self._restore_engine()
         self.alerts = AlertService(self.index, self.table, self.state)

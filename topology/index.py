@@ -43,13 +43,6 @@ class DevicePlace:
         """The device id."""
         return self.device.id
 
-    def chain(self, community_id: str) -> tuple[str, ...]:
-        """The ids of the device's places, most general first: community, compound,
-        grid, micro-grid, building, unit, household (absent levels left out)."""
-        ids = (community_id, self.compound_id, self.grid_id, self.micro_grid_id,
-               self.building_id, self.unit_id, self.household_id)
-        return tuple(i for i in ids if i)
-
     @property
     def kind(self) -> DeviceKind:
         """The device kind."""
