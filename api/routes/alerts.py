@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from alerts.model import Alert, AlertStatus, Outcome
@@ -17,6 +17,8 @@ from api.deps import Ctx, Me, actor
 from api.errors import ApiError, error_responses
 from api.principal import Principal
 from api.views import alert_view, event_view
+
+AlertId = Annotated[int, Path(ge=1, le=2**62, description="Alert id", examples=[7])]
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=error_responses(401, 403, 422))
 
@@ -65,7 +67,7 @@ def list_alerts(
     device: str | None = None,
     mine_first: bool = Query(default=False, description="Your own open alerts first (the inbox)"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Alerts in your places. Filter by status (repeatable), grid (repeatable), assignee,
     kind, severity, device."""
@@ -111,7 +113,7 @@ def _visible(c: Ctx, p: Principal, alert_id: int) -> Alert:
                            **_ALERT_EXAMPLE, "can_act": True, "household": None,
                            "timeline": [{"ts": 1767225600.2, "actor": "system", "action": "raised",
                                          "note": "", "data": {"severity": "critical"}}]}}}}})
-def get_alert(c: Ctx, p: Me, alert_id: int) -> dict[str, Any]:
+def get_alert(c: Ctx, p: Me, alert_id: AlertId) -> dict[str, Any]:
     """The alert and every event of its timeline; the household's emergency contacts
     when you are responsible for it."""
     a = _visible(c, p, alert_id)
@@ -138,28 +140,28 @@ _ACT_RESPONSES = {**error_responses(404, 409), 200: {"content": {"application/js
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge: I am on it", responses=_ACT_RESPONSES)
-def ack(c: Ctx, p: Me, alert_id: int, who: Annotated[str, Depends(actor)],
+def ack(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
         body: ActionBody | None = None) -> dict[str, Any]:
     """raised → acknowledged."""
     return _act(c, p, alert_id, "acknowledge", body, who)
 
 
 @router.post("/{alert_id}/on-site", summary="Mark on site", responses=_ACT_RESPONSES)
-def on_site(c: Ctx, p: Me, alert_id: int, who: Annotated[str, Depends(actor)],
+def on_site(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
             body: ActionBody | None = None) -> dict[str, Any]:
     """raised / acknowledged → on site."""
     return _act(c, p, alert_id, "on_site", body, who)
 
 
 @router.post("/{alert_id}/resolve", summary="Resolve with a note and an outcome", responses=_ACT_RESPONSES)
-def resolve(c: Ctx, p: Me, alert_id: int, who: Annotated[str, Depends(actor)],
+def resolve(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
             body: ActionBody | None = None) -> dict[str, Any]:
     """Open → resolved. A life-safety alert whose condition is still true answers 409."""
     return _act(c, p, alert_id, "resolve", body, who)
 
 
 @router.post("/{alert_id}/close", summary="Close after the follow-up visit", responses=_ACT_RESPONSES)
-def close(c: Ctx, p: Me, alert_id: int, who: Annotated[str, Depends(actor)],
+def close(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
           body: ActionBody | None = None) -> dict[str, Any]:
     """resolved → closed."""
     return _act(c, p, alert_id, "close", body, who)

@@ -51,7 +51,7 @@ def list_devices(
     battery_low: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Text in id, address or model")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Devices in your places; filter by kind, grid, building, compound, household,
     property company, online, state and low battery; paginated."""
@@ -109,7 +109,7 @@ def events(
     p: Me,
     device_id: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """The device's alerts, newest first, each with its timeline (raised, acknowledged,
     on site, resolved, ...)."""

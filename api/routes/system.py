@@ -50,7 +50,7 @@ def dead_letters(
     c: Ctx,
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Newest first, with the count per reason."""
     return {"items": c.state.list_dead_letters(reason=reason, limit=limit, offset=offset),

@@ -55,7 +55,7 @@ def list_users(
     _admin: Admin,
     role: UserRole | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Every user, by login; filter by role."""
     r = role.value if role else None
@@ -94,7 +94,7 @@ def audit(
     actor: str | None = None,
     action: str | None = Query(default=None, max_length=64, description="Prefix: alert., auth., user."),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Every operation, newest first (GB/T 45839 5.9.2)."""
     if not (p.is_admin or (p.role == UserRole.LEADER and p.everywhere)):
