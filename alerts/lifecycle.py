@@ -8,10 +8,11 @@ what these functions return.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome
-from alerts.rules.types import LIFE_SAFETY, SEVERITY_RANK, Transition
+from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.rules.types import FAULTS, LIFE_SAFETY, SEVERITY_RANK, Severity, Transition
 from sensors.errors import GridWatchError
 
 
@@ -24,6 +25,34 @@ def alert_key(device_id: str, hazard: str) -> str:
     return f"{device_id}:{hazard}"
 
 
+@dataclass(frozen=True, slots=True)
+class FlapPolicy:
+    """When a condition that keeps coming and going is one flapping alert.
+
+    Attributes:
+        window_s: how far back toggles (raise, clear) are counted.
+        toggles: this many toggles inside the window mark the alert flapping.
+    """
+
+    window_s: float = 600.0
+    toggles: int = 4
+
+
+DEFAULT_FLAP = FlapPolicy()
+
+
+def _toggle(alert: Alert, ts: float, flap: FlapPolicy) -> AlertEvent | None:
+    """Record one toggle; returns a ``flapping`` event the first time the alert flaps."""
+    recent = [x for x in alert.data.get("toggles", []) if ts - x <= flap.window_s]
+    recent.append(ts)
+    alert.data["toggles"] = recent[-2 * flap.toggles:]
+    if len(recent) >= flap.toggles and not alert.data.get("flapping"):
+        alert.data["flapping"] = True
+        return AlertEvent(alert.id, ts, "system", "flapping",
+                          f"{len(recent)} changes in {flap.window_s:.0f} s")
+    return None
+
+
 def apply_transition(
     existing: Alert | None,
     t: Transition,
@@ -33,14 +62,30 @@ def apply_transition(
     grid_id: str,
     assignee: str | None,
     now: float,
+    recent: Alert | None = None,
+    flap: FlapPolicy = DEFAULT_FLAP,
 ) -> tuple[Alert | None, list[AlertEvent]]:
     """Fold one rule transition into the open alert of its key.
 
-    Returns the new or changed alert (None when nothing changes) and the events
-    to append to its timeline.
+    Args:
+        existing: the open alert of the transition's key, if any.
+        t: the transition.
+        device_id, place_id, grid_id, assignee: facts for a new alert.
+        now: the service time, epoch s.
+        recent: the latest alert of the key when none is open; when it resolved by
+            itself within ``flap.window_s`` it is reopened rather than a new alert
+            raised (a toggling sensor stays one alert, marked flapping).
+        flap: the flapping policy.
+
+    Returns:
+        The new or changed alert (None when nothing changes) and the events to
+        append to its timeline.
     """
     value = None if math.isnan(t.value) else t.value
     if t.severity is not None:
+        if existing is None and _reopenable(recent, t, flap):
+            assert recent is not None
+            return _reopen(recent, t, value, now, flap)
         if existing is None:
             alert = Alert(
                 id=0, key=alert_key(device_id, t.hazard), hazard=t.hazard.value,
@@ -48,12 +93,16 @@ def apply_transition(
                 device_id=device_id, place_id=place_id, grid_id=grid_id, assignee=assignee,
                 raised_at=t.ts, updated_at=now, value=value, detail=t.detail,
             )
+            alert.data["toggles"] = [t.ts]
             return alert, [AlertEvent(0, now, "system", "raised", "", _ev(t))]
         events: list[AlertEvent] = []
         alert = replace(existing, updated_at=now, data=dict(existing.data))
         if not existing.active:
             alert.active, alert.cleared_at = True, None
             events.append(AlertEvent(existing.id, now, "system", "reactivated", "", _ev(t)))
+            flapped = _toggle(alert, t.ts, flap)
+            if flapped is not None:
+                events.append(flapped)
         if t.severity != existing.severity:
             up = SEVERITY_RANK[t.severity] > SEVERITY_RANK[existing.severity]
             alert.severity = t.severity
@@ -67,10 +116,40 @@ def apply_transition(
         return None, []
     alert = replace(existing, active=False, cleared_at=t.ts, updated_at=now, data=dict(existing.data))
     events = [AlertEvent(existing.id, now, "system", "cleared", "", _ev(t))]
-    if existing.status is AlertStatus.RAISED and t.hazard not in LIFE_SAFETY:
+    flapped = _toggle(alert, t.ts, flap)
+    if flapped is not None:
+        events.append(flapped)
+    if (existing.status is AlertStatus.RAISED and t.hazard not in LIFE_SAFETY
+            and not alert.data.get("flapping")):
         # Nobody acted and the condition went away: resolved by itself, on the record.
         alert.status, alert.outcome = AlertStatus.RESOLVED, Outcome.CLEARED_BY_ITSELF
         events.append(AlertEvent(existing.id, now, "system", "resolved", "cleared by itself"))
+    return alert, events
+
+
+def _reopenable(recent: Alert | None, t: Transition, flap: FlapPolicy) -> bool:
+    return (
+        recent is not None
+        and recent.status is AlertStatus.RESOLVED
+        and recent.outcome is Outcome.CLEARED_BY_ITSELF
+        and recent.cleared_at is not None
+        and t.ts - recent.cleared_at <= flap.window_s
+    )
+
+
+def _reopen(
+    recent: Alert, t: Transition, value: float | None, now: float, flap: FlapPolicy
+) -> tuple[Alert, list[AlertEvent]]:
+    assert t.severity is not None
+    alert = replace(recent, status=AlertStatus.RAISED, active=True, cleared_at=None, outcome=None,
+                    severity=t.severity, updated_at=now, data=dict(recent.data))
+    if value is not None:
+        alert.value = value
+    events = [AlertEvent(recent.id, now, "system", "reopened", "raised again soon after it cleared",
+                         _ev(t))]
+    flapped = _toggle(alert, t.ts, flap)
+    if flapped is not None:
+        events.append(flapped)
     return alert, events
 
 
@@ -83,18 +162,26 @@ def _ev(t: Transition) -> dict[str, object]:
     return d
 
 
+_OPEN = frozenset({AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED, AlertStatus.ON_SITE})
 _ALLOWED: dict[str, frozenset[AlertStatus]] = {
     "acknowledge": frozenset({AlertStatus.RAISED}),
     "on_site": frozenset({AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED}),
-    "resolve": frozenset({AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED, AlertStatus.ON_SITE}),
+    "resolve": _OPEN,
     "close": frozenset({AlertStatus.RESOLVED}),
+    "follow_up": frozenset({AlertStatus.RESOLVED}),
+    "note": _OPEN | {AlertStatus.RESOLVED},
 }
 _TARGET = {
     "acknowledge": AlertStatus.ACKNOWLEDGED,
     "on_site": AlertStatus.ON_SITE,
     "resolve": AlertStatus.RESOLVED,
     "close": AlertStatus.CLOSED,
+    "follow_up": AlertStatus.CLOSED,
 }
+# What the property company (or maintenance) repairs: these outcomes and kinds open a
+# repair ticket (GB/T 45839 5.12: a fault becomes a repair ticket for maintenance staff).
+_REPAIR_KINDS = frozenset({h.value for h in FAULTS})
+ACTIONS = tuple(_ALLOWED)
 
 
 def act(
@@ -105,8 +192,17 @@ def act(
     now: float,
     note: str = "",
     outcome: Outcome | None = None,
+    photos: Sequence[str] = (),
+    helpers: Sequence[str] = (),
 ) -> tuple[Alert, AlertEvent]:
-    """A person's action on an alert: acknowledge, on_site, resolve or close.
+    """A person's action on an alert, recorded with who, when, a note and photo references.
+
+    Actions: ``acknowledge``, ``on_site``, ``resolve`` (with an outcome and who helped:
+    property company, police, fire brigade), ``close`` / ``follow_up`` (the follow-up
+    visit, 跟踪回访), ``note`` (adds to the timeline without changing the status).
+
+    A ``device_fault`` outcome (the default when a device-fault alert is resolved)
+    opens a repair ticket for the property company in ``alert.data["repair_ticket"]``.
 
     Raises:
         LifecycleError: the action is unknown or not allowed in the alert's status,
@@ -122,8 +218,73 @@ def act(
         raise LifecycleError(
             "the hazard is still present: mark it on site; it can be resolved once it clears"
         )
-    changed = replace(alert, status=_TARGET[action], updated_at=now, data=dict(alert.data))
+    status = _TARGET.get(action, alert.status)
+    changed = replace(alert, status=status, updated_at=now, data=dict(alert.data))
+    data: dict[str, object] = {}
+    if photos:
+        data["photos"] = list(photos)
     if action == "resolve":
-        changed.outcome = outcome or (Outcome.CLEARED_BY_ITSELF if not alert.active else Outcome.REAL_HAZARD)
-    data: dict[str, object] = {"outcome": changed.outcome.value} if action == "resolve" and changed.outcome else {}
-    return changed, AlertEvent(alert.id, now, actor, _TARGET[action].value, note, data)
+        changed.outcome = outcome or _default_outcome(alert)
+        data["outcome"] = changed.outcome.value
+        if helpers:
+            data["helpers"] = list(helpers)
+            changed.data["helpers"] = list(helpers)
+        if changed.outcome is Outcome.DEVICE_FAULT:
+            changed.data["repair_ticket"] = {
+                "status": "open", "opened_at": now, "opened_by": actor,
+                "company": alert.data.get("property_company"), "device_id": alert.device_id,
+            }
+            data["repair_ticket"] = True
+    if action in ("acknowledge", "on_site") and "acknowledged_at" not in changed.data:
+        changed.data["acknowledged_at"] = now
+        changed.data["acknowledged_by"] = actor
+    return changed, AlertEvent(alert.id, now, actor, status.value if action in _TARGET else action,
+                               note, data)
+
+
+def _default_outcome(alert: Alert) -> Outcome:
+    if alert.hazard in _REPAIR_KINDS:
+        return Outcome.DEVICE_FAULT
+    return Outcome.CLEARED_BY_ITSELF if not alert.active else Outcome.REAL_HAZARD
+
+
+def report_key(place_id: str, category: ReportCategory) -> str:
+    """The dedup key of a patrol report: one open report per place and category."""
+    return f"report:{place_id}:{category.value}"
+
+
+def report(
+    existing: Alert | None,
+    category: ReportCategory,
+    *,
+    place_id: str,
+    grid_id: str,
+    assignee: str | None,
+    severity: Severity,
+    reporter: str,
+    note: str,
+    photos: Sequence[str] = (),
+    now: float,
+) -> tuple[Alert, AlertEvent]:
+    """A grid worker's patrol finding as an alert (or one more report on the open one).
+
+    The alert follows the same lifecycle as a sensor alert; it has no device and its
+    condition counts as present until a person resolves it.
+    """
+    data: dict[str, object] = {"reporter": reporter}
+    if photos:
+        data["photos"] = list(photos)
+    if existing is not None:
+        changed = replace(existing, updated_at=now, data=dict(existing.data))
+        changed.data["reports"] = int(existing.data.get("reports", 1)) + 1
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[existing.severity]:
+            changed.severity = severity
+        return changed, AlertEvent(existing.id, now, reporter, "reported_again", note, data)
+    alert = Alert(
+        id=0, key=report_key(place_id, category), hazard=category.value, severity=severity,
+        status=AlertStatus.RAISED, active=True, device_id=None, place_id=place_id,
+        grid_id=grid_id, assignee=assignee, raised_at=now, updated_at=now, detail="patrol",
+        data={"source": "patrol", "reporter": reporter, "reports": 1, "note": note,
+              "photos": list(photos)},
+    )
+    return alert, AlertEvent(0, now, reporter, "raised", note, data)

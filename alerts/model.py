@@ -36,6 +36,17 @@ class Outcome(StrEnum):
     CLEARED_BY_ITSELF = "cleared_by_itself"
 
 
+class ReportCategory(StrEnum):
+    """What a grid worker found on patrol (DOMAIN.md: manual reports enter the same workflow)."""
+
+    ILLEGAL_WIRING = "illegal_wiring"  # 乱拉电线
+    BROKEN_UNIT_DOOR = "broken_unit_door"  # 楼宇门故障
+    LEAKING_PIPE = "leaking_pipe"  # 水管漏水
+    GAS_PIPE = "gas_pipe"  # 煤气管道
+    BLOCKED_FIRE_EXIT = "blocked_fire_exit"  # 消防通道堵塞
+    OTHER = "other"
+
+
 @dataclass(slots=True)
 class Alert:
     """A hazard that needs a person.

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alerts.lifecycle import act, alert_key, apply_transition
-from alerts.model import Alert, AlertEvent, Outcome
-from alerts.routing import route
-from alerts.rules.types import Transition
+from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
+from alerts.model import Alert, AlertEvent, Outcome, ReportCategory
+from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
+from alerts.rules.types import Severity, Transition
+from sensors.errors import GridWatchError
 from sensors.registry import DeviceTable
 from store.state import StateStore
 from topology.index import SiteIndex
@@ -34,6 +35,30 @@ class AlertChange:
 
 
 Listener = Callable[[AlertChange], None]
+
+
+class UnknownPlace(GridWatchError):
+    """A report names a place that is not in the site (the API answers 404)."""
+
+
+def _facts(alert: Alert, place: Place, assignment: Assignment, index: SiteIndex) -> None:
+    """Facts a new alert carries for messages, grouping and the API."""
+    alert.data["address"] = address(index, place)
+    alert.data["address_en"] = address(index, place, lang="en")
+    alert.data["building_id"] = place.building_id
+    alert.data["compound_id"] = place.compound_id
+    alert.data["duty"] = assignment.duty_note
+    device = index.place_of(place.device_id) if place.device_id else None
+    if device is not None:
+        alert.data["kind"] = device.kind.value
+    if assignment.backup:
+        alert.data["backup"] = assignment.backup
+    if assignment.property_company:
+        alert.data["property_company"] = assignment.property_company
+    if assignment.property_staff:
+        alert.data["property_staff"] = list(assignment.property_staff)
+    if assignment.contacts:
+        alert.data["contacts"] = [c.id for c in assignment.contacts]
 
 
 class AlertService:
@@ -64,30 +89,65 @@ class AlertService:
         with self._lock:
             for t in transitions:
                 device_id = self.table.ids[t.device_idx]
-                place = self.index.place_of(device_id)
-                if place is None:  # the registry and the site are built together; cannot happen
+                dplace = self.index.place_of(device_id)
+                if dplace is None:  # the registry and the site are built together; cannot happen
                     log.error("transition for unknown device %s", device_id)
                     continue
-                existing = self.store.open_alert(alert_key(device_id, t.hazard))
-                assignment = route(self.index, place)
+                key = alert_key(device_id, t.hazard)
+                existing = self.store.open_alert(key)
+                recent = self.store.latest_alert(key) if existing is None and t.severity else None
+                place = place_of_device(dplace)
+                assignment = route(self.index, place, hazard=t.hazard.value, now=now)
                 alert, events = apply_transition(
                     existing, t, device_id=device_id, place_id=place.place_id,
-                    grid_id=place.grid_id, assignee=assignment.assignee, now=now,
+                    grid_id=place.grid_id, assignee=assignment.assignee, now=now, recent=recent,
                 )
                 if alert is None:
                     continue
-                if existing is None:
-                    alert.data["address"] = self.index.address(place)
-                    alert.data["kind"] = place.kind.value
-                    if assignment.backup:
-                        alert.data["backup"] = assignment.backup
-                    if assignment.property_company:
-                        alert.data["property_company"] = assignment.property_company
+                created = alert.id == 0
+                if created:
+                    _facts(alert, place, assignment, self.index)
                 saved = self.store.save_alert(alert, events)
-                changes.append(AlertChange(saved, tuple(events), existing is None))
+                changes.append(AlertChange(saved, tuple(events), created))
         for c in changes:
             self._emit(c)
         return changes
+
+    def report(
+        self,
+        category: ReportCategory,
+        place_id: str,
+        *,
+        reporter: str,
+        now: float,
+        severity: Severity = Severity.WARNING,
+        note: str = "",
+        photos: Sequence[str] = (),
+    ) -> AlertChange:
+        """A grid worker's patrol finding: a new alert, or one more report on the open one.
+
+        Raises:
+            UnknownPlace: ``place_id`` is not a household, unit or building of the site.
+        """
+        place = place_of_id(self.index, place_id)
+        if place is None:
+            raise UnknownPlace(f"no household, unit or building {place_id!r}")
+        with self._lock:
+            existing = self.store.open_alert(report_key(place_id, category))
+            assignment = route(self.index, place, hazard=category.value, now=now)
+            alert, event = report(
+                existing, category, place_id=place_id, grid_id=place.grid_id,
+                assignee=assignment.assignee, severity=severity, reporter=reporter, note=note,
+                photos=photos, now=now,
+            )
+            if existing is None:
+                _facts(alert, place, assignment, self.index)
+            saved = self.store.save_alert(alert, [event])
+            self.store.audit(reporter, "report.create", f"alert/{saved.id}",
+                             {"category": category.value, "place": place_id, "note": note}, ts=now)
+        change = AlertChange(saved, (event,), existing is None)
+        self._emit(change)
+        return change
 
     def act(
         self,
@@ -98,18 +158,41 @@ class AlertService:
         now: float,
         note: str = "",
         outcome: Outcome | None = None,
+        photos: Sequence[str] = (),
+        helpers: Sequence[str] = (),
     ) -> Alert | None:
         """A person's action; None when the alert does not exist.
+
+        Acknowledging or marking on site an incident (a grouped parent) does the same
+        for its children that are still raised.
 
         Raises:
             LifecycleError: the action is not allowed now.
         """
+        changes: list[AlertChange] = []
         with self._lock:
             alert = self.store.get_alert(alert_id)
             if alert is None:
                 return None
-            changed, event = act(alert, action, actor=actor, now=now, note=note, outcome=outcome)
+            changed, event = act(alert, action, actor=actor, now=now, note=note, outcome=outcome,
+                                 photos=photos, helpers=helpers)
             saved = self.store.save_alert(changed, [event])
-            self.store.audit(actor, f"alert.{action}", f"alert/{alert_id}", {"note": note}, ts=now)
-        self._emit(AlertChange(saved, (event,), False))
+            self.store.audit(actor, f"alert.{action}", f"alert/{alert_id}",
+                             {"note": note, "photos": list(photos)}, ts=now)
+            changes.append(AlertChange(saved, (event,), False))
+            if action in ("acknowledge", "on_site"):
+                changes.extend(self._cascade(saved, action, actor, now))
+        for c in changes:
+            self._emit(c)
         return saved
+
+    def _cascade(self, parent: Alert, action: str, actor: str, now: float) -> list[AlertChange]:
+        out: list[AlertChange] = []
+        for child_id in parent.data.get("children", []):
+            child = self.store.get_alert(int(child_id))
+            if child is None or child.status.value != "raised":
+                continue
+            changed, event = act(child, action, actor=actor, now=now,
+                                 note=f"with incident #{parent.id}")
+            out.append(AlertChange(self.store.save_alert(changed, [event]), (event,), False))
+        return out

@@ -102,6 +102,19 @@ class StateStore:
             ).fetchone()
         return _row_to_alert(r) if r else None
 
+    def latest_alert(self, key: str) -> Alert | None:
+        """The most recent alert with this key, whatever its status."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_ALERT_COLS} FROM alerts WHERE key = ? ORDER BY id DESC LIMIT 1",  # noqa: S608
+                (key,),
+            ).fetchone()
+        return _row_to_alert(r) if r else None
+
+    def open_alerts_in(self, grid_id: str) -> list[Alert]:
+        """Every open alert of a grid (grouping and inhibition look at neighbours)."""
+        return self.list_alerts(statuses=tuple(OPEN_STATUSES), grid_ids=[grid_id], limit=100_000)
+
     def open_alerts(self) -> list[Alert]:
         """Every open alert."""
         return self.list_alerts(statuses=tuple(OPEN_STATUSES), limit=1_000_000)

@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from sensors.fields import DeviceKind
+from topology.duty import Duty
+from topology.escalation import EscalationConfig
 from topology.rules import RuleOverrides
 
 Id = Annotated[
@@ -224,4 +226,8 @@ class Site(_Model):
     micro_grids: list[MicroGrid] = Field(default_factory=list)
     buildings: list[Building] = Field(default_factory=list)
     rules: RuleOverrides = Field(default_factory=RuleOverrides)
+    duty: Duty = Field(default_factory=Duty, description="Shifts, leave and stand-ins per grid")
+    escalation: EscalationConfig = Field(
+        default_factory=EscalationConfig, description="Escalation policies and resolution deadlines"
+    )
     users: list[SiteUser] = Field(default_factory=list, description="Web-app users besides workers")

@@ -166,3 +166,16 @@ def close(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
     """resolved → closed."""
     return _act(c, p, alert_id, "close", body, who)
 
+
+@router.post("/{alert_id}/follow-up", summary="Record the follow-up visit (closes it)")
+def follow_up(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
+              body: ActionBody | None = None) -> dict[str, Any]:
+    """resolved → closed, after the follow-up visit (跟踪回访)."""
+    return _act(c, p, alert_id, "follow_up", body, who)
+
+
+@router.post("/{alert_id}/note", summary="Add a note or photos to the timeline")
+def add_note(c: Ctx, p: Me, alert_id: AlertId, who: Annotated[str, Depends(actor)],
+             body: ActionBody | None = None) -> dict[str, Any]:
+    """Adds a timeline entry without changing the status."""
+    return _act(c, p, alert_id, "note", body, who)
