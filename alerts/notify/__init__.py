@@ -1,0 +1,1 @@
+"""Notifications: messages, channels (apprise), delivery with retries and fallback."""
