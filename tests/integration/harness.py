@@ -120,7 +120,8 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         out = self.log.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "gridwatch.cli", *self.args], stdout=out, stderr=out,
+            [sys.executable, "-m", "gridwatch.cli", *self.args], stdin=subprocess.DEVNULL,
+            stdout=out, stderr=out,
             env=self.env, cwd=ROOT,
         )
         out.close()

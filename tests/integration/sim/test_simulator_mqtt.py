@@ -171,6 +171,7 @@ def test_cli_simulate_runs_for_a_duration(broker, tmp_path):
             "0.5",
         ],
         check=False,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
