@@ -17,6 +17,7 @@ from alerts.lifecycle import act, alert_key, apply_transition, report, report_ke
 from alerts.model import Alert, AlertEvent, Outcome, ReportCategory
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
 from alerts.rules.types import Severity, Transition
+from alerts.system import SystemHazard, system_key, system_transition
 from sensors.errors import GridWatchError
 from sensors.registry import DeviceTable
 from store.state import StateStore
@@ -145,6 +146,37 @@ class AlertService:
             saved = self.store.save_alert(alert, [event])
             self.store.audit(reporter, "report.create", f"alert/{saved.id}",
                              {"category": category.value, "place": place_id, "note": note}, ts=now)
+        change = AlertChange(saved, (event,), existing is None)
+        self._emit(change)
+        return change
+
+    def system(
+        self,
+        hazard: SystemHazard,
+        *,
+        active: bool,
+        severity: Severity,
+        now: float,
+        note: str = "",
+    ) -> AlertChange | None:
+        """Raise or clear an alert about the service itself (see :mod:`alerts.system`);
+        None when nothing changes. It goes to the community head (else the deputy)."""
+        community = self.index.site.community
+        with self._lock:
+            existing = self.store.open_alert(system_key(hazard))
+            if existing is None and not active:
+                return None
+            step = system_transition(
+                existing, hazard, active=active, severity=severity,
+                community_id=community.id, assignee=community.head or community.deputy,
+                note=note, now=now,
+            )
+            if step is None:
+                return None
+            alert, event = step
+            alert.data.setdefault("address", community.name)
+            alert.data.setdefault("address_en", community.name)
+            saved = self.store.save_alert(alert, [event])
         change = AlertChange(saved, (event,), existing is None)
         self._emit(change)
         return change

@@ -23,8 +23,9 @@ import uvicorn
 
 from alerts.rules.engine import RuleEngine
 from alerts.rules.params import params_for_site
-from alerts.rules.types import Transition
+from alerts.rules.types import Severity, Transition
 from alerts.service import AlertChange, AlertService
+from alerts.system import SystemHazard
 from gridwatch.clock import Clock, ManualClock, SystemClock
 from gridwatch.config import Settings
 from ingest.broker import BrokerThread
@@ -43,6 +44,8 @@ from topology.load import SAMPLE_SITE, load_site
 
 log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "rules.snapshot"
+# The readings store unreachable this long (seconds) raises a system alert.
+STORE_DOWN_ALERT_S = 60.0
 
 
 @dataclass
@@ -133,6 +136,7 @@ class Runtime:
         self._transitions: asyncio.Queue[tuple[list[Transition], float]] | None = None
         self._stop = threading.Event()
         self._server: uvicorn.Server | None = None
+        self._store_down_since: float | None = None
 
     # -- rule core glue (called from the ingest thread and the sweep task) -----------------
 
@@ -210,6 +214,7 @@ class Runtime:
             asyncio.create_task(self._every(self.settings.sweep_interval_s, self.sweep), name="sweep"),
             asyncio.create_task(self._every(self.settings.snapshot_interval_s, self.save_state),
                                 name="snapshot"),
+            asyncio.create_task(self._every(2.0, self.check_store), name="store-watch"),
         ]
         with self._signals():
             while not self._server.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
@@ -242,6 +247,28 @@ class Runtime:
         self.readings.close()
         self.users.close()
         self.state.close()
+
+    def check_store(self) -> list[AlertChange]:
+        """Raise (or clear) the system alerts about the readings store: a data gap when
+        its spool refused readings, and the store unreachable for over a minute."""
+        health = self.readings.health()
+        now = self.clock()
+        down = health.get("reachable") is False
+        if not down:
+            self._store_down_since = None
+        elif self._store_down_since is None:
+            self._store_down_since = now
+        long_down = down and now - (self._store_down_since or now) >= STORE_DOWN_ALERT_S
+        spool = f"spool {health.get('spool_records', 0)} batches, {health.get('spool_bytes', 0)} B"
+        changes = [
+            self.alerts.system(SystemHazard.DATA_GAP, active=bool(health.get("data_gap")),
+                               severity=Severity.CRITICAL, now=now,
+                               note=f"readings refused: the spool is full ({spool})"),
+            self.alerts.system(SystemHazard.STORE_UNREACHABLE, active=long_down,
+                               severity=Severity.WARNING, now=now,
+                               note=f"{health.get('last_error') or 'no answer'}; {spool}"),
+        ]
+        return [c for c in changes if c is not None]
 
     def request_stop(self) -> None:
         """Ask :meth:`serve` to shut down (thread-safe)."""
