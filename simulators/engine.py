@@ -111,7 +111,7 @@ class CommunityModel:
         # A restarted simulator keeps counting upwards (below 10 reports/s per device).
         seq0 = int(start_ts * 10)
         self.states = [initial_state(d, rng, seq0) for d in self.devices]
-        self._heap: list[tuple[float, int, int, int, Event | None]] = []
+        self._heap: list[tuple[float, int, int, int, Event | float | None]] = []
         self._tie = itertools.count()
         firsts = rng.uniform(0.0, max(warmup_s, 1e-3), len(self.devices)).tolist()
         for i, t in enumerate(firsts):
@@ -134,22 +134,31 @@ class CommunityModel:
 
     # --- the heap ---
 
-    def _push(self, wall: float, action: int, idx: int, event: Event | None = None) -> None:
+    def _push(
+        self, wall: float, action: int, idx: int, event: Event | float | None = None
+    ) -> None:
         heapq.heappush(self._heap, (wall, next(self._tie), action, idx, event))
 
     def next_due(self) -> float:
         """Wall time of the next thing that happens (inf when nothing will)."""
         return self._heap[0][0] if self._heap else math.inf
 
-    def _plan_from(self, sim_ts: float) -> None:
-        """Plan the local hour containing ``sim_ts`` and schedule planning the next one."""
+    def _plan_from(self, sim_ts: float, hour_start: float | None = None) -> None:
+        """Plan the local hour containing ``sim_ts`` (or starting at ``hour_start``) and
+        schedule planning the next one.
+
+        The next hour's start is carried in the heap entry itself: converting its wall
+        time back to simulated time lands a hair before the hour for about half of all
+        start times, which would plan the same hour again, for ever.
+        """
         assert self._routines is not None
-        local = sim_ts + self.tz_offset_s
-        hour_start = sim_ts - (local % 3600.0)
+        if hour_start is None:
+            local = sim_ts + self.tz_offset_s
+            hour_start = sim_ts - (local % 3600.0)
         for ev in plan_hour(self._routines, hour_start, tz_offset_s=self.tz_offset_s, rng=self.rng):
             if ev.sim_ts >= sim_ts:  # the part of the first hour already gone is skipped
                 self._push(self._wall(ev.sim_ts), _EVENT, ev.device_idx, ev)
-        self._push(self._wall(hour_start + 3600.0), _PLAN, -1)
+        self._push(self._wall(hour_start + 3600.0), _PLAN, -1, hour_start + 3600.0)
 
     def due(self, now: float, limit: int = 10_000) -> list[Report]:
         """Reports due by ``now`` (at most about ``limit``; call again for the rest)."""
@@ -157,12 +166,13 @@ class CommunityModel:
         while self._heap and self._heap[0][0] <= now and len(out) < limit:
             wall, _, action, idx, event = heapq.heappop(self._heap)
             if action == _PLAN:
-                self._plan_from(self._sim(wall))
+                assert isinstance(event, float)
+                self._plan_from(event, hour_start=event)
             elif action == _BEAT:
                 self._beat(idx, wall, out)
             elif action == _HAZARD:
                 self._hazard_tick(idx, wall, out)
-            elif action == _EVENT and event is not None:
+            elif action == _EVENT and isinstance(event, Event):
                 self._event(idx, event, wall, out)
             elif action == _NOW:
                 self._report(idx, wall, out)

@@ -196,3 +196,23 @@ def test_same_seed_same_reports():
     a = _run(_model(devices, rate_multiplier=100.0), T0 + 20, step=0.5)
     b = _run(_model(devices, rate_multiplier=100.0), T0 + 20, step=0.5)
     assert a == b
+
+
+@pytest.mark.parametrize("rate", [60.0, 100.0, 600.0, 10080.0])
+def test_hour_planning_never_loops_on_float_rounding(rate):
+    # Wall times of hour boundaries convert back to sim times a hair before the hour
+    # for about half of all start times; planning must still move on to the next hour
+    # (it once re-planned the same hour for ever and due() never returned).
+    rng = np.random.default_rng(7)
+    for start in 1_795_000_000.0 + rng.random(40) * 1e7:
+        model = CommunityModel([UNIT_DOOR, GAS], start_ts=float(start), rng=np.random.default_rng(1),
+                               rate_multiplier=rate, duplicate_prob=0.0)
+        hours = 0
+        plan_until = start + 3 * 3600.0 / rate  # three simulated hours of wall time
+        t = float(start)
+        while t < plan_until:
+            t = min(model.next_due(), plan_until)
+            model.due(t, 10_000)
+            hours += 1
+            assert hours < 10_000, "the simulator stopped advancing"
+        assert model.sim_time(t) >= start + 3 * 3600.0 - 1e-3
