@@ -225,3 +225,29 @@ def test_live_events_reach_only_those_whose_places_they_concern(service, broker,
     finally:
         pub.close()
     assert all(grid == "g2" for _dev, grid in seen), seen
+
+
+def test_patrol_reports_stay_inside_the_places(clients, alerts):
+    gw = clients["zhangwei"]
+    body = {"category": "broken_unit_door", "place_id": "b1-u1", "note": "单元门闭门器坏了"}
+    r = gw.post("/api/reports", json=body)
+    assert r.status_code == 201, r.text
+    report = r.json()
+    assert report["created"] is True and report["status"] == "raised"
+    assert report["hazard"] == "broken_unit_door" and report["grid_id"] == "g1"
+    again = gw.post("/api/reports", json={**body, "note": "还是坏的"})
+    assert again.status_code == 201 and again.json()["id"] == report["id"]  # one open report
+    assert again.json()["created"] is False
+    # the same lifecycle as a sensor alert, with the reporter on the timeline
+    assert gw.post(f"/api/alerts/{report['id']}/ack", json={}).status_code == 200
+    timeline = gw.get(f"/api/alerts/{report['id']}").json()["timeline"]
+    assert [e["actor"] for e in timeline][:2] == ["w-g1", "w-g1"]
+    # outside their places, in someone else's name, or as a resident: refused
+    assert gw.post("/api/reports", json={**body, "place_id": "b2-u1"}).status_code == 404
+    assert gw.post("/api/reports", json={**body, "reporter": "w-g2"}).status_code == 403
+    assert clients["r101"].post("/api/reports", json={**body, "place_id": "b1-u1-101"}).status_code == 403
+    assert gw.post("/api/reports", json={**body, "category": "aliens"}).status_code == 422
+    assert gw.post("/api/reports", json={**body, "place_id": "nowhere"}).status_code == 404
+    # the leader sees it; the other grid's worker does not
+    assert clients["wang"].get(f"/api/alerts/{report['id']}").status_code == 200
+    assert clients["liuyang"].get(f"/api/alerts/{report['id']}").status_code == 404
