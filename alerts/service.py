@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
 from alerts.model import Alert, AlertEvent, Outcome, ReportCategory
@@ -149,6 +150,22 @@ class AlertService:
         change = AlertChange(saved, (event,), existing is None)
         self._emit(change)
         return change
+
+    def get(self, alert_id: int) -> Alert | None:
+        """The alert as it is now."""
+        return self.store.get_alert(alert_id)
+
+    def annotate(self, alert_id: int, data: dict[str, Any], event: AlertEvent | None) -> None:
+        """Merge ``data`` into an alert's data and add ``event`` to its timeline (the
+        escalation engine records its steps this way); listeners hear of it."""
+        with self._lock:
+            alert = self.store.get_alert(alert_id)
+            if alert is None:
+                return
+            if data:
+                alert.data.update(data)
+            saved = self.store.save_alert(alert, [event] if event else [])
+        self._emit(AlertChange(saved, (event,) if event else (), False))
 
     def system(
         self,

@@ -1,0 +1,420 @@
+"""Escalation: who is told about an alert, and who next when nobody acts in time.
+
+Layer: pure core. The engine is told of every alert change
+(:meth:`EscalationEngine.on_change`, subscribed to the alert service) and ticked with
+the service's clock (:meth:`EscalationEngine.tick`); it hands :class:`Notice` s to a
+:class:`Notifier` (which queues and returns) and keeps its state in an
+:class:`EscalationBook`, so that a restart neither re-notifies anybody nor forgets a
+pending step.
+
+The chain (DOMAIN.md): grid worker on duty and the assistant → grid leader (or the
+compound's branch secretary) → the deputy in charge → the community head. Policies
+come from the site file's ``escalation:`` section (:mod:`topology.escalation`),
+tried in order, then the defaults below:
+
+- critical gas, CO, smoke, heat: worker, assistant, the household's emergency
+  contacts and the property company at once; grid leader at 3 min unacknowledged,
+  deputy at 10, head at 30; reminders every 2 min until acknowledged;
+- other critical alerts: worker, assistant, property at once; grid leader at 10 min,
+  deputy at 30; reminders every 5 min;
+- warnings: worker and property at once; assistant and grid leader at 30 min, deputy
+  at 2 h; reminders every 30 min;
+- info: the worker, once.
+
+Resolution deadlines by severity ("big matters within the day"): critical 2 h,
+warning 24 h, info 72 h; past it, the grid leader and the deputy are told once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from alerts.model import Alert, AlertEvent, AlertStatus
+from alerts.notify.types import Notice, NoticeType, Notifier
+from alerts.routing import (
+    Assignment,
+    Place,
+    Recipient,
+    level_ids,
+    place_of_device,
+    place_of_id,
+    recipients,
+    route,
+)
+from alerts.rules.types import FAULTS, LIFE_SAFETY, Severity
+from topology.escalation import EscalationConfig, EscalationPolicy, EscalationStep
+from topology.index import SiteIndex
+
+log = logging.getLogger(__name__)
+
+_LIFE = sorted(h.value for h in LIFE_SAFETY)
+_FAULTS = frozenset(h.value for h in FAULTS) | {"data_gap", "store_unreachable"}
+
+DEFAULT_POLICIES: tuple[EscalationPolicy, ...] = (
+    EscalationPolicy(
+        hazards=_LIFE, severity="critical", repeat_s=120, repeat_max=30,
+        steps=[EscalationStep(after_s=0, notify=["worker", "assistant", "contacts", "property"]),
+               EscalationStep(after_s=180, notify=["grid_leader"]),
+               EscalationStep(after_s=600, notify=["deputy"]),
+               EscalationStep(after_s=1800, notify=["head"])],
+    ),
+    EscalationPolicy(
+        severity="critical", repeat_s=300, repeat_max=20,
+        steps=[EscalationStep(after_s=0, notify=["worker", "assistant", "contacts", "property"]),
+               EscalationStep(after_s=600, notify=["grid_leader"]),
+               EscalationStep(after_s=1800, notify=["deputy"])],
+    ),
+    EscalationPolicy(
+        severity="warning", repeat_s=1800, repeat_max=8,
+        steps=[EscalationStep(after_s=0, notify=["worker", "property", "contacts"]),
+               EscalationStep(after_s=1800, notify=["assistant", "grid_leader"]),
+               EscalationStep(after_s=7200, notify=["deputy"])],
+    ),
+    EscalationPolicy(steps=[EscalationStep(after_s=0, notify=["worker"])]),
+)
+DEFAULT_RESOLVE_WITHIN_S = {"critical": 7200.0, "warning": 86400.0, "info": 259200.0}
+# Levels past the grid: an alert escalated to them was not handled inside the grid.
+OUTSIDE_GRID = frozenset({"deputy", "head"})
+# Alert data keys that mean "do not notify" (a silence, an inhibiting outage, a parent
+# incident that is notified instead).
+SUPPRESSING_KEYS = ("silenced_by", "inhibited_by", "grouped_into")
+
+
+def policy_for(config: EscalationConfig, hazard: str, severity: Severity | str) -> EscalationPolicy:
+    """The first site policy matching, else the first default that does."""
+    sev = str(severity)
+    for p in (*config.policies, *DEFAULT_POLICIES):
+        if (not p.hazards or hazard in p.hazards) and (p.severity is None or p.severity == sev):
+            return p
+    return DEFAULT_POLICIES[-1]
+
+
+def resolve_within(config: EscalationConfig, policy: EscalationPolicy, severity: str) -> float:
+    """The resolution deadline of an alert, in seconds after it was raised."""
+    if policy.resolve_within_s is not None:
+        return policy.resolve_within_s
+    return float(config.resolve_within_s.get(severity, DEFAULT_RESOLVE_WITHIN_S[severity]))  # type: ignore[call-overload]
+
+
+@dataclass(slots=True)
+class EscalationState:
+    """Where one alert's escalation is; persisted after every change.
+
+    Attributes:
+        alert_id: the alert.
+        started_at: when escalation began (the alert was raised), epoch s.
+        next_step: index of the next step of the policy to run.
+        told: ids of everybody told so far (reminders go to them).
+        repeats: reminders sent.
+        last_notice_at: when the last notice went out.
+        overdue_sent: the resolution deadline notice went out.
+        acknowledged: a person took it: no more steps or reminders.
+        suppressed: the alert was not notified because of a silence or inhibition.
+    """
+
+    alert_id: int
+    started_at: float
+    next_step: int = 0
+    told: list[str] = field(default_factory=list)
+    repeats: int = 0
+    last_notice_at: float = 0.0
+    overdue_sent: bool = False
+    acknowledged: bool = False
+    suppressed: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EscalationState:
+        """Back from :meth:`to_dict`."""
+        return cls(**d)
+
+
+class EscalationBook(Protocol):
+    """Where escalation state is kept (``store.escalation`` in SQLite)."""
+
+    def load_all(self) -> list[EscalationState]:
+        """Every pending escalation."""
+        ...
+
+    def save(self, state: EscalationState) -> None:
+        """Insert or replace."""
+        ...
+
+    def delete(self, alert_id: int) -> None:
+        """Forget an alert that needs no more notices."""
+        ...
+
+
+class MemoryBook:
+    """An :class:`EscalationBook` in memory (tests)."""
+
+    def __init__(self) -> None:
+        """Starts empty."""
+        self.states: dict[int, dict[str, Any]] = {}
+
+    def load_all(self) -> list[EscalationState]:
+        """Copies of what is kept."""
+        return [EscalationState.from_dict(dict(d)) for d in self.states.values()]
+
+    def save(self, state: EscalationState) -> None:
+        """Keep a copy."""
+        self.states[state.alert_id] = state.to_dict()
+
+    def delete(self, alert_id: int) -> None:
+        """Forget."""
+        self.states.pop(alert_id, None)
+
+
+class AlertAccess(Protocol):
+    """What the engine needs of the alert side (the :class:`AlertService`)."""
+
+    def get(self, alert_id: int) -> Alert | None:
+        """The alert as it is now."""
+        ...
+
+    def annotate(self, alert_id: int, data: dict[str, Any], event: AlertEvent | None) -> None:
+        """Merge ``data`` into the alert's data and add ``event`` to its timeline."""
+        ...
+
+
+def first_notice(alert: Alert) -> NoticeType:
+    """Alarm or fault, by the hazard."""
+    return NoticeType.FAULT if alert.hazard in _FAULTS else NoticeType.ALARM
+
+
+def cleared_notice(alert: Alert) -> NoticeType:
+    """Alarm cleared or fault recovered, by the hazard."""
+    return NoticeType.FAULT_RECOVERED if alert.hazard in _FAULTS else NoticeType.ALARM_CLEARED
+
+
+class EscalationEngine:
+    """Runs the escalation policy of every open alert; thread-safe."""
+
+    def __init__(
+        self,
+        index: SiteIndex,
+        alerts: AlertAccess,
+        book: EscalationBook,
+        notifier: Notifier,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        """Args: the site, the alert side, the state book, the notifier, the service clock."""
+        self.index = index
+        self.alerts = alerts
+        self.book = book
+        self.notifier = notifier
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._states: dict[int, EscalationState] = {s.alert_id: s for s in book.load_all()}
+
+    @property
+    def config(self) -> EscalationConfig:
+        """The site's escalation section."""
+        return self.index.site.escalation
+
+    def pending(self) -> list[EscalationState]:
+        """Copies of the escalations in progress."""
+        with self._lock:
+            return [EscalationState.from_dict(s.to_dict()) for s in self._states.values()]
+
+    # -- the alert side tells us -------------------------------------------------------
+
+    def on_change(self, change: Any) -> None:
+        """An :class:`alerts.service.AlertChange`: start, stop or clear an escalation."""
+        alert: Alert = change.alert
+        actions = {e.action for e in change.events}
+        now = self.clock()
+        with self._lock:
+            state = self._states.get(alert.id)
+            if change.created:
+                if alert.is_open:
+                    self._start(alert, now)
+                return
+            if state is None:
+                if alert.is_open and "reactivated" in actions:
+                    self._start(alert, now)
+                return
+            if alert.status is not AlertStatus.RAISED and not state.acknowledged:
+                state.acknowledged = True
+                self.book.save(state)
+            if "cleared" in actions and not alert.active and state.told:
+                self._send(alert, cleared_notice(alert), state.told, now, "condition cleared",
+                           state.next_step)
+            if not alert.is_open:
+                self._forget(alert.id)
+                return
+            if state.suppressed and not _suppressed_by(alert):  # a silence ended
+                state.suppressed = None
+                self._run(alert, state, now)
+
+    # -- time moves --------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> int:
+        """Run every step, reminder and deadline due by ``now``; returns notices sent."""
+        now = self.clock() if now is None else now
+        sent = 0
+        with self._lock:
+            for alert_id in list(self._states):
+                state = self._states[alert_id]
+                alert = self.alerts.get(alert_id)
+                if alert is None or not alert.is_open:
+                    self._forget(alert_id)
+                    continue
+                sent += self._run(alert, state, now)
+        return sent
+
+    def resume(self, open_alerts: Iterable[Alert], now: float) -> None:
+        """Adopt open alerts that have no escalation state (raised before it was kept):
+        steps whose time has passed count as done, so nobody is told twice."""
+        with self._lock:
+            for alert in open_alerts:
+                if alert.id in self._states or alert.status is not AlertStatus.RAISED:
+                    continue
+                policy = policy_for(self.config, alert.hazard, alert.severity)
+                done = sum(1 for s in policy.steps if alert.raised_at + s.after_s <= now)
+                state = EscalationState(alert.id, alert.raised_at, next_step=done,
+                                        last_notice_at=now)
+                self._states[alert.id] = state
+                self.book.save(state)
+
+    # -- inside ------------------------------------------------------------------------
+
+    def _start(self, alert: Alert, now: float) -> None:
+        state = EscalationState(alert.id, started_at=now)  # steps count from when it was raised
+        self._states[alert.id] = state
+        self._run(alert, state, now)
+        self.book.save(state)
+
+    def _forget(self, alert_id: int) -> None:
+        if self._states.pop(alert_id, None) is not None:
+            self.book.delete(alert_id)
+
+    def _run(self, alert: Alert, state: EscalationState, now: float) -> int:
+        reason = _suppressed_by(alert)
+        if reason:
+            if state.suppressed != reason:
+                state.suppressed = reason
+                self.alerts.annotate(alert.id, {}, AlertEvent(
+                    alert.id, now, "system", "notice_suppressed", reason, {}))
+                self.book.save(state)
+            return 0
+        policy = policy_for(self.config, alert.hazard, alert.severity)
+        sent = 0
+        changed = False
+        if not state.acknowledged and alert.status is AlertStatus.RAISED:
+            while (state.next_step < len(policy.steps)
+                   and now >= state.started_at + policy.steps[state.next_step].after_s):
+                step = policy.steps[state.next_step]
+                level = state.next_step
+                state.next_step += 1
+                changed = True
+                ids = self._ids(alert, step.notify, now)
+                new = [i for i in ids if i not in state.told]
+                state.told.extend(new)
+                if level == 0:
+                    sent += self._send(alert, first_notice(alert), new, now,
+                                       "raised: " + ", ".join(step.notify), level)
+                    continue
+                sent += self._send(alert, NoticeType.ESCALATION, new, now,
+                                   f"not acknowledged in {int(step.after_s)} s: "
+                                   + ", ".join(step.notify), level)
+                data: dict[str, Any] = {"escalation_level": level,
+                                        "escalated_to": list(step.notify)}
+                if OUTSIDE_GRID & set(step.notify):
+                    data["escalated"] = "outside_grid"
+                self.alerts.annotate(alert.id, data, AlertEvent(
+                    alert.id, now, "system", "escalated",
+                    f"not acknowledged in {int(step.after_s)} s",
+                    {"level": level, "levels": list(step.notify), "recipients": new}))
+            if (policy.repeat_s and state.told and state.repeats < policy.repeat_max
+                    and now >= state.last_notice_at + policy.repeat_s):
+                state.repeats += 1
+                changed = True
+                sent += self._send(alert, NoticeType.REMINDER, state.told, now,
+                                   f"reminder {state.repeats}: not acknowledged", state.next_step - 1)
+        deadline = state.started_at + resolve_within(self.config, policy, str(alert.severity))
+        if not state.overdue_sent and now >= deadline and alert.is_open:
+            state.overdue_sent = True
+            changed = True
+            ids = self._ids(alert, [*policy.overdue_notify, "worker"], now)
+            sent += self._send(alert, NoticeType.OVERDUE, ids, now,
+                               "not resolved by the deadline", state.next_step - 1)
+            self.alerts.annotate(alert.id, {"overdue": True}, AlertEvent(
+                alert.id, now, "system", "overdue", "not resolved by the deadline",
+                {"recipients": ids}))
+        if changed:
+            self.book.save(state)
+        return sent
+
+    def _place(self, alert: Alert) -> Place | None:
+        if alert.device_id:
+            dp = self.index.place_of(alert.device_id)
+            if dp is not None:
+                return place_of_device(dp)
+        return place_of_id(self.index, alert.place_id)
+
+    def _ids(self, alert: Alert, levels: Iterable[str], now: float) -> list[str]:
+        place = self._place(alert)
+        community = self.index.site.community
+        out: list[str] = []
+        if place is None:  # the service itself: the community's leaders
+            for level in levels:
+                who = {"head": community.head, "deputy": community.deputy}.get(level)
+                if who is None and level in ("worker", "grid_leader"):
+                    who = alert.assignee
+                if who and who not in out:
+                    out.append(who)
+            return out
+        assignment = route(self.index, place, hazard=alert.hazard, now=now)
+        if alert.assignee and alert.assignee != assignment.assignee:
+            assignment = Assignment(alert.assignee, assignment.backup,
+                                    assignment.property_company, assignment.property_staff,
+                                    assignment.contacts, assignment.duty_note)
+        for level in levels:
+            for i in level_ids(self.index, place, assignment, level):
+                if i not in out:
+                    out.append(i)
+        return out
+
+    def _recipients(self, alert: Alert, ids: list[str], now: float) -> list[Recipient]:
+        place = self._place(alert)
+        if place is None:
+            return recipients(self.index, ids, Assignment(alert.assignee or "", None, None))
+        return recipients(self.index, ids, route(self.index, place, hazard=alert.hazard, now=now))
+
+    def _send(self, alert: Alert, kind: NoticeType, ids: list[str], now: float, reason: str,
+              level: int) -> int:
+        if not ids:
+            return 0
+        people = self._recipients(alert, ids, now)
+        state = self._states.get(alert.id)
+        if state is not None:
+            state.last_notice_at = now
+        if not people:
+            return 0
+        current = self.alerts.get(alert.id) or alert
+        self.notifier.submit(Notice(current, kind, tuple(people), now, reason, max(level, 0)))
+        return 1
+
+
+def _suppressed_by(alert: Alert) -> str | None:
+    for key in SUPPRESSING_KEYS:
+        value = alert.data.get(key)
+        if value:
+            return f"{key}={value}"
+    return None
+
+
+__all__ = [
+    "DEFAULT_POLICIES", "DEFAULT_RESOLVE_WITHIN_S", "SUPPRESSING_KEYS", "AlertAccess",
+    "EscalationBook", "EscalationEngine", "EscalationState", "MemoryBook", "cleared_notice",
+    "first_notice", "policy_for", "resolve_within",
+]

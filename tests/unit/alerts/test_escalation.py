@@ -1,0 +1,179 @@
+"""Escalation with a fake clock: hours of steps, reminders and deadlines in milliseconds;
+a restart continues where it was without telling anybody twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.escalation import EscalationEngine, MemoryBook, policy_for
+from alerts.notify.messages import render
+from alerts.notify.types import NoticeType, NullNotifier
+from alerts.rules.types import Hazard, Severity, Transition
+from alerts.service import AlertChange, AlertService
+from sensors.registry import DeviceTable
+from store.notify import NotifyStore
+from store.state import StateStore
+from tests.sites import tiny_site
+from topology.index import SiteIndex, device_table
+from topology.load import parse_site
+
+T0 = 1_795_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_index(**extra) -> SiteIndex:
+    site = tiny_site(notify=["json://127.0.0.1:1/x"])
+    site["workers"].append({"id": "w-lead", "name": "周组长", "role": "grid_leader", "language": "en",
+                            "notify": ["json://127.0.0.1:1/lead"]})
+    site["grids"][0]["leader"] = "w-lead"
+    site.update(extra)
+    return SiteIndex(parse_site(site))
+
+
+class World:
+    def __init__(self, tmp_path, book=None, **extra) -> None:
+        self.clock = Clock()
+        self.index = make_index(**extra)
+        self.table: DeviceTable = device_table(self.index)
+        self.state = StateStore(tmp_path / "state.db")
+        self.alerts = AlertService(self.index, self.table, self.state)
+        self.book = book if book is not None else MemoryBook()
+        self.notifier = NullNotifier()
+        self.engine = EscalationEngine(self.index, self.alerts, self.book, self.notifier,
+                                       clock=self.clock)
+        self.alerts.subscribe(self.engine.on_change)
+
+    def raise_(self, device: str, hazard: Hazard, severity=Severity.CRITICAL, value=30.0):
+        row = list(self.table.ids).index(device)
+        t = Transition(row, hazard, severity, self.clock.t, value)
+        return self.alerts.apply([t], self.clock.t)[0].alert
+
+    def clear(self, device: str, hazard: Hazard):
+        row = list(self.table.ids).index(device)
+        return self.alerts.apply([Transition(row, hazard, None, self.clock.t)], self.clock.t)
+
+    def advance(self, seconds: float, step: float = 1.0) -> None:
+        end = self.clock.t + seconds
+        while self.clock.t < end:
+            self.clock.t = min(end, self.clock.t + step)
+            self.engine.tick()
+
+    def told(self, kind: NoticeType | None = None) -> list[tuple[str, list[str]]]:
+        return [(n.notice.value, [r.id for r in n.recipients]) for n in self.notifier.notices
+                if kind is None or n.notice is kind]
+
+
+def test_critical_gas_climbs_the_chain_until_acknowledged(tmp_path):
+    w = World(tmp_path)
+    alert = w.raise_("gas-102", Hazard.GAS)  # elderly-alone household: contacts too
+    first = w.told()
+    assert first == [("alarm", ["w-g1", "w-g1a", "contact:b1-u1-102:0"])]
+    w.advance(179)
+    assert [k for k, _ in w.told()] == ["alarm", "reminder"]  # reminder at 120 s
+    w.advance(1)
+    assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-lead"])]
+    w.advance(420)
+    assert w.told(NoticeType.ESCALATION)[-1] == ("escalation", ["w-deputy"])
+    timeline = [e.action for e in w.state.alert_events(alert.id)]
+    assert timeline.count("escalated") == 2
+    data = w.state.get_alert(alert.id).data
+    assert data["escalation_level"] == 2 and data["escalated"] == "outside_grid"
+    # reminders go to everybody told so far, 2 min after the last notice
+    w.advance(120)
+    reminder = w.told(NoticeType.REMINDER)[-1][1]
+    assert set(reminder) == {"w-g1", "w-g1a", "contact:b1-u1-102:0", "w-lead", "w-deputy"}
+    w.alerts.act(alert.id, "acknowledge", actor="w-g1", now=w.clock.t)
+    before = len(w.notifier.notices)
+    w.advance(3 * 3600, step=30)
+    kinds = [n.notice for n in w.notifier.notices[before:]]
+    assert NoticeType.ESCALATION not in kinds and NoticeType.REMINDER not in kinds
+    assert kinds == [NoticeType.OVERDUE]  # acknowledged but not resolved within 2 h
+    assert w.told(NoticeType.OVERDUE)[0][1] == ["w-lead", "w-deputy", "w-g1"]
+
+
+def test_warning_water_leak_goes_to_worker_and_property_then_waits_30_minutes(tmp_path):
+    w = World(tmp_path)
+    w.raise_("water-101", Hazard.WATER_LEAK, Severity.WARNING, 1.0)
+    assert w.told() == [("alarm", ["w-g1", "w-pm"])]
+    w.advance(1799, step=60)
+    assert w.told(NoticeType.ESCALATION) == []
+    w.advance(1, step=1)
+    assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-g1a", "w-lead"])]
+
+
+def test_fault_and_recovery_notices(tmp_path):
+    w = World(tmp_path)
+    w.raise_("smoke-101", Hazard.BATTERY_LOW, Severity.WARNING, 5.0)
+    assert w.told()[0][0] == "fault"
+    w.clear("smoke-101", Hazard.BATTERY_LOW)
+    assert w.told() == [("fault", ["w-g1", "w-pm"]), ("fault_recovered", ["w-g1", "w-pm"])]
+    assert w.engine.pending() == []  # closed by itself: nothing more to send
+
+
+def test_a_restart_neither_renotifies_nor_forgets_a_pending_step(tmp_path):
+    book = NotifyStore(tmp_path / "notify.db")
+    w = World(tmp_path, book=book)
+    alert = w.raise_("smoke-101", Hazard.SMOKE)
+    w.advance(200, step=5)
+    told_before = w.told()
+    assert ("escalation", ["w-lead"]) in told_before
+    # the service stops; a new engine starts from the same book and alert store
+    w.alerts._listeners.clear()
+    notifier = NullNotifier()
+    engine = EscalationEngine(w.index, w.alerts, book, notifier, clock=w.clock)
+    w.alerts.subscribe(engine.on_change)
+    engine.tick()
+    assert notifier.notices == []  # nobody told again at once
+    w.clock.t += 400  # 600 s since it was raised: the deputy's step is due
+    engine.tick()
+    kinds = [(n.notice.value, [r.id for r in n.recipients]) for n in notifier.notices]
+    assert ("escalation", ["w-deputy"]) in kinds
+    assert not any(k == "alarm" for k, _ in kinds)
+    assert engine.pending()[0].alert_id == alert.id
+
+
+def test_silenced_alerts_are_recorded_not_notified_until_the_silence_ends(tmp_path):
+    w = World(tmp_path)
+    w.alerts._listeners.clear()  # the engine hears of the alert only once it is silenced
+    alert = w.raise_("gas-201", Hazard.GAS)
+    w.alerts.annotate(alert.id, {"silenced_by": 7}, None)
+    silenced = w.state.get_alert(alert.id)
+    w.engine.on_change(AlertChange(silenced, (), True))
+    w.alerts.subscribe(w.engine.on_change)
+    w.advance(900, step=30)
+    assert w.notifier.notices == []
+    assert "notice_suppressed" in [e.action for e in w.state.alert_events(alert.id)]
+    # the silence expires while the alert is still open: it is notified from then on
+    w.alerts.annotate(alert.id, {"silenced_by": None}, None)
+    w.advance(1)
+    assert w.told()[0] == ("alarm", ["w-g2"])
+
+
+def test_site_policies_come_first():
+    ix = make_index(escalation={"policies": [
+        {"hazards": ["water_leak"], "steps": [{"after_s": 0, "notify": ["worker"]},
+                                              {"after_s": 60, "notify": ["head"]}]}]})
+    p = policy_for(ix.site.escalation, "water_leak", Severity.WARNING)
+    assert [s.after_s for s in p.steps] == [0, 60]
+    assert policy_for(ix.site.escalation, "gas", Severity.CRITICAL).steps[1].after_s == 180
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_messages_say_what_where_when_the_reading_what_to_do_and_link(tmp_path, lang):
+    w = World(tmp_path)
+    w.raise_("gas-101", Hazard.GAS, value=26.0)
+    n = w.notifier.notices[0]
+    title, body = render(n, language=lang, public_url="http://gw.example")
+    assert "26 %LEL" in body and "gas-101" in body
+    assert "http://gw.example/#/alert/" in body
+    if lang == "zh":
+        assert "燃气泄漏" in title and "1号楼" in body and "关闭燃气阀门" in body
+    else:
+        assert "gas leak" in title and "shut the gas" in body
