@@ -54,6 +54,7 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--influx-token", help="InfluxDB 2.x/3.x token")
     p.add_argument("--no-console", dest="console", action="store_false", default=None,
                    help="no status display")
+    p.add_argument("--public-url", help="base URL in notices' links (default http://HOST:PORT)")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default), ERROR")
     p.set_defaults(func=cmd_run)
 
@@ -66,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     keys = ("site", "data_dir", "host", "port", "mqtt", "mqtt_port", "mqtt_protocol", "simulate",
             "sim_rate", "clock", "store", "influx_url", "influx_database", "influx_token",
-            "console", "log_level")
+            "console", "log_level", "public_url")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     try:
         settings = Settings(**overrides)

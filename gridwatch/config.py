@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0)
     snapshot_interval_s: float = Field(default=10.0, gt=0)
     console: bool = True
+    public_url: str | None = Field(
+        default=None, description="Base URL people open from a notice (default http://HOST:PORT)")
+    notify_retries: int = Field(default=3, ge=0, le=20, description="Retries per channel")
+    notify_backoff_s: float = Field(default=1.0, gt=0, le=3600, description="First retry delay")
+    notify_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Per-try timeout")
+    escalation_tick_s: float = Field(default=1.0, gt=0, le=60)
     log_level: str = "WARNING"
 
     @field_validator("mqtt")

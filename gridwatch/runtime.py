@@ -16,11 +16,15 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import uvicorn
 
+from alerts.escalation import EscalationEngine
+from alerts.notify.dispatcher import Dispatcher
 from alerts.rules.engine import RuleEngine
 from alerts.rules.params import params_for_site
 from alerts.rules.types import Severity, Transition
@@ -35,6 +39,7 @@ from sensors.batch import ReadingBatch
 from sensors.live import LiveState
 from sensors.wire import TOPIC_ROOT
 from sensors.zigbee2mqtt import Z2M_BASE_TOPIC
+from store.notify import NotifyStore
 from store.protocol import ReadingStore
 from store.sqlite import SQLiteReadingStore
 from store.state import StateStore
@@ -79,6 +84,13 @@ def _open_readings(settings: Settings, index: SiteIndex) -> ReadingStore:
     return open_influx_store(influx, series_tags=tags, data_dir=settings.data_dir)
 
 
+def _zone(name: str | None) -> tzinfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 class Runtime:
     """Every part of a running GridWatch, wired together."""
 
@@ -107,6 +119,21 @@ class Runtime:
         self.engine_lock = threading.Lock()
         self._restore_engine()
         self.alerts = AlertService(self.index, self.table, self.state)
+        self.notify_store = NotifyStore(settings.data_dir / "notify.db", synchronous=sync)
+        self._alerts_topic = f"{TOPIC_ROOT}/{self.site.community.id}/alerts"
+        self._alerts_mqtt: Any = None
+        self.dispatcher = Dispatcher(
+            self.notify_store,
+            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+            tz=_zone(self.site.community.timezone),
+            retries=settings.notify_retries, retry_backoff_s=settings.notify_backoff_s,
+            timeout_s=settings.notify_timeout_s, mqtt_publish=self._publish_alert_json,
+            clock=self.clock,
+        )
+        self.escalation = EscalationEngine(self.index, self.alerts, self.notify_store,
+                                           self.dispatcher, clock=self.clock)
+        self.escalation.resume(self.state.open_alerts(), self.clock())
+        self.alerts.subscribe(self.escalation.on_change)
         self.counters = Counters(started_at=self.clock())
         self.alerts.subscribe(self._count_alert)
         self.pipeline = IngestPipeline(
@@ -160,7 +187,9 @@ class Runtime:
         with self.engine_lock:
             transitions = self.engine.sweep(now)
         self.counters.sweeps += 1
-        return self.alerts.apply(transitions, now) if transitions else []
+        changes = self.alerts.apply(transitions, now) if transitions else []
+        self.escalation.tick(now)  # a moved manual clock escalates at once, too
+        return changes
 
     def _count_alert(self, change: AlertChange) -> None:
         if change.created:
@@ -202,6 +231,7 @@ class Runtime:
         if self.broker is not None:
             await asyncio.to_thread(self.broker.start)
         self.ingest.start()
+        await asyncio.to_thread(self._connect_alerts_mqtt)
         from api.app import create_app  # noqa: PLC0415 - the API imports the runtime's types
 
         app = create_app(self)
@@ -215,6 +245,8 @@ class Runtime:
             asyncio.create_task(self._every(self.settings.snapshot_interval_s, self.save_state),
                                 name="snapshot"),
             asyncio.create_task(self._every(2.0, self.check_store), name="store-watch"),
+            asyncio.create_task(self._every(self.settings.escalation_tick_s, self.escalation.tick),
+                                name="escalation"),
         ]
         with self._signals():
             while not self._server.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
@@ -242,11 +274,39 @@ class Runtime:
         await asyncio.gather(*tasks, stop_task, return_exceptions=True)
         await self._drain_transitions()
         await asyncio.to_thread(self.save_state)
+        await asyncio.to_thread(self.dispatcher.close, 3.0)
+        if self._alerts_mqtt is not None:
+            self._alerts_mqtt.disconnect()
+            self._alerts_mqtt.loop_stop()
         if self.broker is not None:
             await asyncio.to_thread(self.broker.stop)
         self.readings.close()
         self.users.close()
+        self.notify_store.close()
         self.state.close()
+
+    def _connect_alerts_mqtt(self) -> None:
+        """A publisher for ``gridwatch/<community>/alerts`` (integrations); best effort."""
+        import paho.mqtt.client as mqtt  # noqa: PLC0415
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
+        _, _, user, password = self.settings.mqtt_parts()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                             client_id=f"gridwatch-alerts-{self.site.community.id}")
+        if user is not None:
+            client.username_pw_set(user, password)
+        client.max_queued_messages_set(10_000)
+        try:
+            client.connect_async(self.mqtt_host, self.mqtt_port)
+            client.loop_start()
+        except OSError as exc:
+            log.warning("alerts topic publisher cannot connect: %s", exc)
+            return
+        self._alerts_mqtt = client
+
+    def _publish_alert_json(self, payload: bytes) -> None:
+        if self._alerts_mqtt is not None:
+            self._alerts_mqtt.publish(self._alerts_topic, payload, qos=1)
 
     def check_store(self) -> list[AlertChange]:
         """Raise (or clear) the system alerts about the readings store: a data gap when

@@ -169,7 +169,10 @@ class Dispatcher:
         with apprise.LogCapture(level=logging.WARNING) as output:
             ok = bool(a.notify(title=title, body=body, notify_type=notify_type))
             text = output.getvalue().strip() if not ok else ""
-        return ok, (text.splitlines()[-1][:300] if text else ("delivery failed" if not ok else None))
+        if ok:
+            return True, None
+        last = text.splitlines()[-1] if text else "delivery failed"
+        return False, last.split(" - ", 2)[-1][:300]  # without the log line's time and level
 
     def _record(self, chain: _Chain, url: str, *, ok: bool, error: str | None, t0: float) -> None:
         now = time.monotonic()

@@ -42,6 +42,7 @@ def health(c: Ctx) -> dict[str, Any]:
                     "never_seen": sum(1 for s in states if s is None)},
         "alerts": {"open": len(open_alerts), "open_by_severity": by_sev,
                    "statuses": sorted(s.value for s in OPEN_STATUSES)},
+        "notifications": dispatcher.stats() if (dispatcher := getattr(c, "dispatcher", None)) else None,
     }
 
 

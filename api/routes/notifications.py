@@ -1,0 +1,50 @@
+"""Notification records: every delivery attempt of an alert's notices (GB/T 45839
+5.10.1), and the escalation in progress.
+
+Layer: adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Ctx, Me
+from api.errors import error_responses
+from api.routes.alerts import AlertId, _visible
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+
+@router.get(
+    "/{alert_id}/notifications",
+    summary="Every notification attempt of an alert, and its escalation state",
+    responses={**error_responses(404), 200: {"content": {"application/json": {"example": {
+        "items": [{"ts": 1795000000.4, "alert_id": 7, "notice": "alarm", "recipient": "w-g1",
+                   "channel": "wecombot://", "attempt": 1, "ok": True, "error": None,
+                   "duration_ms": 85.2, "since_notice_ms": 91.0, "reason": "raised: worker"}],
+        "total": 1, "limit": 100, "offset": 0,
+        "escalation": {"next_step": 1, "told": ["w-g1", "w-g1a"], "repeats": 0,
+                       "acknowledged": False}}}}}},
+)
+def notifications(
+    c: Ctx,
+    p: Me,
+    alert_id: AlertId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> dict[str, Any]:
+    """Who was told what, on which channel (secrets removed), when, and whether it worked."""
+    _visible(c, p, alert_id)
+    rt: Any = c
+    items, total = rt.notify_store.attempts(alert_id, limit=limit, offset=offset)
+    pending = [s for s in rt.escalation.pending() if s.alert_id == alert_id]
+    escalation = None
+    if pending:
+        s = pending[0]
+        escalation = {"next_step": s.next_step, "told": s.told, "repeats": s.repeats,
+                      "acknowledged": s.acknowledged, "overdue_sent": s.overdue_sent,
+                      "suppressed": s.suppressed}
+    return {"items": items, "total": total, "limit": limit, "offset": offset,
+            "escalation": escalation}
