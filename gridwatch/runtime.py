@@ -232,6 +232,8 @@ class Runtime:
             await asyncio.to_thread(self.broker.start)
         self.ingest.start()
         await asyncio.to_thread(self._connect_alerts_mqtt)
+        urls = [u for w in self.site.workers for u in w.notify]
+        await asyncio.to_thread(self.dispatcher.warm_up, urls)
         from api.app import create_app  # noqa: PLC0415 - the API imports the runtime's types
 
         app = create_app(self)
