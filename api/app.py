@@ -47,7 +47,7 @@ contacts are shown only to those responsible for the household.
 """
 
 # Routers other parts of the service add; included when present.
-_OPTIONAL_ROUTERS = ("api.routes.reports", "api.routes.silences", "api.routes.notifications")
+_OPTIONAL_ROUTERS = ("api.routes.reports", "api.routes.silences", "api.routes.notifications", "api.routes.modes")
 
 
 def create_app(ctx: ApiContext) -> FastAPI:

@@ -32,6 +32,7 @@ class ApiContext(Protocol):
     pipeline: IngestPipeline
     ingest: MqttIngest
     engine_lock: threading.Lock
+    engine: Any
     settings: Any
     clock: Any
     counters: Any

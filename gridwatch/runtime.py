@@ -27,7 +27,7 @@ from alerts.escalation import EscalationEngine
 from alerts.notify.dispatcher import Dispatcher
 from alerts.rules.engine import RuleEngine
 from alerts.rules.params import params_for_site
-from alerts.rules.types import Severity, Transition
+from alerts.rules.types import Hazard, Severity, Transition
 from alerts.service import AlertChange, AlertService
 from alerts.system import SystemHazard
 from gridwatch.clock import Clock, ManualClock, SystemClock
@@ -134,6 +134,7 @@ class Runtime:
                                            self.dispatcher, clock=self.clock)
         self.escalation.resume(self.state.open_alerts(), self.clock())
         self.alerts.subscribe(self.escalation.on_change)
+        self.alerts.subscribe(self._tell_rules)
         self.counters = Counters(started_at=self.clock())
         self.alerts.subscribe(self._count_alert)
         self.pipeline = IngestPipeline(
@@ -190,6 +191,48 @@ class Runtime:
         changes = self.alerts.apply(transitions, now) if transitions else []
         self.escalation.tick(now)  # a moved manual clock escalates at once, too
         return changes
+
+    def _tell_rules(self, change: AlertChange) -> None:
+        """A person acknowledged a device's alert: the rule core hears of it (a wet leak
+        sensor that someone has taken stays a warning instead of turning critical)."""
+        a = change.alert
+        if a.device_id is None or not any(e.action == "acknowledged" for e in change.events):
+            return
+        idx = self.table.index.get(a.device_id)
+        try:
+            hazard = Hazard(a.hazard)
+        except ValueError:
+            return
+        if idx is not None:
+            with self.engine_lock:
+                self.engine.acknowledge(idx, hazard, self.clock())
+
+    def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
+        """Put a device in (or out of) maintenance / test mode: its readings are stored and
+        move the rules, nothing is raised; entering clears what it had raised."""
+        idx = self.table.index[device_id]
+        now = self.clock()
+        with self.engine_lock:
+            transitions = self.engine.set_maintenance(idx, on, now)
+        self.alerts.apply(transitions, now)
+        self.state.audit(actor, "device.maintenance", f"device/{device_id}",
+                         {"on": on, "note": note}, ts=now)
+        return bool(self.engine.st.maint[idx])
+
+    def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
+        """A household checks in as away (no welfare alerts) or back; None when the
+        household has no devices (nothing to watch)."""
+        rows = [i for i, p in enumerate(self.index.devices) if p.household_id == household_id]
+        if not rows:
+            return None
+        row = int(self.table.household[rows[0]])
+        now = self.clock()
+        with self.engine_lock:
+            transitions = self.engine.set_away(row, away, now)
+        self.alerts.apply(transitions, now)
+        self.state.audit(actor, "household.away", f"household/{household_id}",
+                         {"away": away, "note": note}, ts=now)
+        return bool(self.engine.st.away[row])
 
     def _count_alert(self, change: AlertChange) -> None:
         if change.created:

@@ -1,0 +1,63 @@
+"""Modes people set: a device in maintenance / test mode (GB/T 45839 5.8.4: readings
+stored, no alerts, the mode visible), a household checked in as away (no welfare
+alerts while away; the welfare clock restarts on return).
+
+Layer: adapters. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.deps import Ctx, Me, actor
+from api.errors import ApiError, error_responses
+
+router = APIRouter(prefix="/api", tags=["modes"])
+
+
+class MaintenanceBody(BaseModel):
+    """Maintenance on or off."""
+
+    on: bool
+    note: str = Field(default="", max_length=500)
+
+
+class AwayBody(BaseModel):
+    """Away or back."""
+
+    away: bool
+    note: str = Field(default="", max_length=500)
+
+
+@router.post("/devices/{device_id}/maintenance", summary="Maintenance / test mode of a device",
+             responses=error_responses(403, 404))
+def maintenance(c: Ctx, p: Me, device_id: str, body: MaintenanceBody,
+                who: Annotated[str, Depends(actor)]) -> dict[str, Any]:
+    """While on, the device's readings are stored and move the rules but raise nothing."""
+    place = c.index.place_of(device_id)
+    if place is None or not p.sees_device(place):
+        raise ApiError(404, f"no device {device_id!r}")
+    if p.read_only:
+        raise ApiError(403, "you may not change devices")
+    rt: Any = c
+    return {"device_id": device_id,
+            "maintenance": rt.set_maintenance(device_id, body.on, actor=who, note=body.note)}
+
+
+@router.post("/households/{household_id}/away", summary="Check a household in as away, or back",
+             responses=error_responses(403, 404))
+def away(c: Ctx, p: Me, household_id: str, body: AwayBody,
+         who: Annotated[str, Depends(actor)]) -> dict[str, Any]:
+    """No welfare alerts while away; when back, the welfare clock starts again."""
+    if household_id not in c.index.households or not p.sees_place(household_id):
+        raise ApiError(404, f"no household {household_id!r}")
+    if p.read_only:
+        raise ApiError(403, "you may not change households")
+    rt: Any = c
+    result = rt.set_away(household_id, body.away, actor=who, note=body.note)
+    if result is None:
+        raise ApiError(404, f"household {household_id!r} has no devices to watch")
+    return {"household_id": household_id, "away": result}
