@@ -251,6 +251,9 @@ class EscalationEngine:
             if not alert.is_open:
                 self._forget(alert.id)
                 return
+            if ("severity" in actions and alert.status is AlertStatus.RAISED
+                    and not state.acknowledged and not state.suppressed):
+                self._upgrade(alert, state, now)
             if state.suppressed and not _suppressed_by(alert):  # a silence ended
                 state.suppressed = None
                 self._run(alert, state, now)
@@ -288,6 +291,9 @@ class EscalationEngine:
     # -- inside ------------------------------------------------------------------------
 
     def _start(self, alert: Alert, now: float) -> None:
+        # The alert as it is now: changes of the same round (an incident it joined, a
+        # silence that matched) are saved before anyone hears of them.
+        alert = self.alerts.get(alert.id) or alert
         state = EscalationState(alert.id, started_at=now)  # steps count from when it was raised
         self._states[alert.id] = state
         self._run(alert, state, now)
@@ -297,8 +303,46 @@ class EscalationEngine:
         if self._states.pop(alert_id, None) is not None:
             self.book.delete(alert_id)
 
+    def _upgrade(self, alert: Alert, state: EscalationState, now: float) -> None:
+        """The alert became more severe: the steps of its new policy that are already
+        due tell the people they name who have not heard of it yet (a gas warning that
+        turns critical reaches the assistant and the contacts at once), then the new
+        policy's later steps run on its own times."""
+        policy = policy_for(self.config, alert.hazard, alert.severity)
+        due = [s for s in policy.steps if now >= state.started_at + s.after_s]
+        levels = [lv for s in due for lv in s.notify]
+        new = [i for i in self._ids(alert, levels, now) if i not in state.told]
+        if new:
+            state.told.extend(new)
+            self._send(alert, first_notice(alert), new, now,
+                       f"now {alert.severity}: " + ", ".join(dict.fromkeys(levels)),
+                       max(len(due) - 1, 0))
+        state.next_step = max(state.next_step, len(due))
+        self._run(alert, state, now)
+        self.book.save(state)
+
+    def _join_incident(self, alert: Alert, state: EscalationState, now: float) -> None:
+        """A detector that joined an incident: its first step reaches only the people the
+        incident has not reached (the contacts of a second household); the incident's
+        own escalation speaks for both from then on."""
+        parent = self._states.get(int(alert.data["grouped_into"]))
+        already = set(parent.told) if parent is not None else set()
+        policy = policy_for(self.config, alert.hazard, alert.severity)
+        state.next_step = 1
+        if not policy.steps:
+            return
+        new = [i for i in self._ids(alert, policy.steps[0].notify, now) if i not in already]
+        state.told.extend(new)
+        if parent is not None:
+            parent.told.extend(i for i in new if i not in parent.told)
+            self.book.save(parent)
+        self._send(alert, first_notice(alert), new, now,
+                   f"part of incident #{alert.data['grouped_into']}", 0)
+
     def _run(self, alert: Alert, state: EscalationState, now: float) -> int:
         reason = _suppressed_by(alert)
+        if reason and alert.data.get("grouped_into") and state.next_step == 0:
+            self._join_incident(alert, state, now)
         if reason:
             if state.suppressed != reason:
                 state.suppressed = reason

@@ -109,11 +109,35 @@ class AlertService:
                 created = alert.id == 0
                 if created:
                     _facts(alert, place, assignment, self.index)
+                parent = None if alert.data.get("grouped_into") else self._incident_of(t)
+                if parent is not None:
+                    alert.data["grouped_into"] = parent.id
+                    events.append(AlertEvent(0, now, "system", "grouped",
+                                             f"part of incident #{parent.id} ({parent.device_id})"))
                 saved = self.store.save_alert(alert, events)
                 changes.append(AlertChange(saved, tuple(events), created))
+                if parent is not None:
+                    parent.data["children"] = [*parent.data.get("children", []), saved.id]
+                    ev = AlertEvent(parent.id, now, "system", "joined",
+                                    f"#{saved.id} ({device_id}) is part of this incident")
+                    changes.append(AlertChange(self.store.save_alert(parent, [ev]), (ev,), False))
         for c in changes:
             self._emit(c)
         return changes
+
+    def _incident_of(self, t: Transition) -> Alert | None:
+        """The open alert a new one joins: the rule core says ``incident:<row>`` when a
+        second smoke detector of a household or unit alarms soon after a first."""
+        if not t.detail.startswith("incident:"):
+            return None
+        try:
+            first = self.table.ids[int(t.detail.split(":", 1)[1])]
+        except (ValueError, IndexError):
+            return None
+        parent = self.store.open_alert(alert_key(first, t.hazard))
+        if parent is None or parent.data.get("grouped_into"):
+            return None
+        return parent
 
     def report(
         self,

@@ -1,0 +1,634 @@
+"""Scenarios: a timeline of events on named devices and the outcome expected of the
+service, as a YAML file; a runner that drives a service on the manual clock through
+its MQTT broker and API and reports pass or fail per expectation (table, JUnit XML).
+
+Layer: adapter (MQTT with paho, the API with httpx). The format is documented in
+``simulators/scenarios/README.md``; the bundled library is ``simulators/scenarios/*.yaml``.
+
+Time: a scenario starts at the service's (manual) clock when it begins; each event's
+``at`` is seconds after that. The runner moves the clock to each event's time
+(``POST /api/clock``, which also runs the absence sweep and the escalation), publishes
+the event with that time as ``ts``, waits until the ingest has taken every message,
+and at the end moves the clock to ``duration_s`` and checks the expectations.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import orjson
+import paho.mqtt.client as mqtt
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sensors.errors import GridWatchError
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SITES_DIR = SCENARIO_DIR / "sites"
+
+Seconds = Annotated[float, Field(ge=0, le=60 * 86400)]
+
+
+class ScenarioError(GridWatchError):
+    """A scenario file that cannot be used (the message names file, path and problem)."""
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Ramp(_M):
+    """A reading that grows (a gas leak at x %LEL a minute): from ``start`` by
+    ``per_minute``, a report every ``every_s`` until ``until_s`` after the event, capped."""
+
+    field: str
+    start: float = 0.0
+    per_minute: float
+    every_s: float = Field(default=15.0, gt=0)
+    until_s: float = Field(gt=0, le=7 * 86400)
+    cap: float | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Repeat(_M):
+    """The same state every ``every_s`` until ``until_s`` after the event (heartbeats)."""
+
+    every_s: float = Field(gt=0)
+    until_s: float = Field(gt=0, le=30 * 86400)
+
+
+class Act(_M):
+    """A person acts on the open alert of a device (and hazard)."""
+
+    device: str
+    hazard: str | None = None
+    action: Literal["ack", "on-site", "resolve", "close"]
+    actor: str = "w-g1"
+    outcome: str | None = None
+    note: str = ""
+
+
+class Away(_M):
+    """A household checks out as away (or back in)."""
+
+    household: str
+    away: bool = True
+
+
+class Maintenance(_M):
+    """A device enters (or leaves) maintenance / test mode."""
+
+    device: str
+    enabled: bool = True
+
+
+class Event(_M):
+    """One thing that happens at ``at`` seconds into the scenario (exactly one kind)."""
+
+    at: Seconds = 0.0
+    device: str | None = None
+    state: dict[str, Any] | None = None
+    ramp: Ramp | None = None
+    repeat: Repeat | None = None
+    availability: Literal["online", "offline"] | None = None
+    z2m: dict[str, Any] | None = Field(default=None, description="{name, state}: a Zigbee2MQTT message")
+    topic: str | None = None
+    payload: str | None = None
+    act: Act | None = None
+    away: Away | None = None
+    maintenance: Maintenance | None = None
+    skew_s: float = Field(default=0.0, ge=-86400, le=86400,
+                          description="the device's clock is this far off (added to ts)")
+    no_ts: bool = Field(default=False, description="send no ts: the service stamps arrival")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Event:
+        kinds = [k for k in ("state", "ramp", "availability", "z2m", "topic", "act", "away",
+                             "maintenance") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"an event has exactly one of state, ramp, availability, z2m, "
+                             f"topic, act, away, maintenance (got {kinds or 'none'})")
+        if kinds[0] in ("state", "ramp", "availability") and not self.device:
+            raise ValueError(f"a {kinds[0]} event needs a device")
+        if kinds[0] == "topic" and self.payload is None:
+            raise ValueError("a topic event needs a payload")
+        if self.repeat is not None and kinds[0] not in ("state", "z2m"):
+            raise ValueError("repeat goes with a state or z2m event")
+        return self
+
+
+class AlertMatch(_M):
+    """Which alert: by device and/or hazard."""
+
+    device: str | None = None
+    hazard: str | None = None
+
+
+class Expect(_M):
+    """One expected outcome (exactly one of ``alert``, ``no_alert``, ``dead_letters``)."""
+
+    name: str | None = None
+    alert: AlertMatch | None = None
+    no_alert: AlertMatch | None = None
+    dead_letters: dict[str, int] | None = Field(default=None, description="reason → count")
+    severity: Literal["info", "warning", "critical"] | None = None
+    assignee: str | None = None
+    status: str | None = None
+    active: bool | None = None
+    detail: str | None = None
+    within_s: float | None = Field(default=None, ge=0, description="raised at most this long after after_s")
+    after_s: float = Field(default=0.0, ge=0, description="raised no earlier than this")
+    timeline: list[str] = Field(default_factory=list, description="actions its timeline must have")
+    not_timeline: list[str] = Field(default_factory=list, description="actions it must not have")
+    data: dict[str, Any] = Field(default_factory=dict, description="alert data keys and values")
+    told: list[str] = Field(default_factory=list, description="people (ids) it reached")
+    not_told: list[str] = Field(default_factory=list, description="people it must not reach")
+    count: int | None = Field(default=None, ge=0, description="how many matching alerts")
+    needs: str | None = Field(default=None, description="a capability; skipped when absent")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Expect:
+        kinds = [k for k in ("alert", "no_alert", "dead_letters") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"an expectation has exactly one of alert, no_alert, dead_letters "
+                             f"(got {kinds or 'none'})")
+        return self
+
+    def title(self) -> str:
+        """A readable name."""
+        if self.name:
+            return self.name
+        if self.alert is not None:
+            what = " ".join(x for x in (self.alert.hazard, "on", self.alert.device) if x)
+            return f"alert {what} {self.severity or ''}".strip()
+        if self.no_alert is not None:
+            what = " ".join(x for x in (self.no_alert.hazard, "on", self.no_alert.device) if x)
+            return f"no alert {what}".strip()
+        return f"dead letters {self.dead_letters}"
+
+
+class Scenario(_M):
+    """A scenario file."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    site: str = "small"
+    duration_s: Seconds
+    start_local: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                    description="first move the clock to this local time (HH:MM)")
+    events: list[Event] = Field(default_factory=list)
+    expect: list[Expect] = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A scenario with where it came from."""
+
+    path: Path
+    scenario: Scenario
+
+    @property
+    def site_path(self) -> Path:
+        """The site file the scenario runs on."""
+        return site_path(self.scenario.site, self.path.parent)
+
+
+def site_path(site: str, base: Path) -> Path:
+    """A bundled site name (``small``) or a path relative to the scenario file."""
+    bundled = SITES_DIR / f"{site}.yaml"
+    if "/" not in site and not site.endswith((".yaml", ".yml")) and bundled.exists():
+        return bundled
+    return (base / site).resolve()
+
+
+def load_scenario(path: Path) -> Loaded:
+    """Read and check a scenario file.
+
+    Raises:
+        ScenarioError: not YAML, or not a scenario (each problem with its path).
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: not a valid scenario:"]
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ScenarioError("\n".join(lines)) from None
+    loaded = Loaded(path, sc)
+    if not loaded.site_path.exists():
+        raise ScenarioError(f"{path}: site: no file {loaded.site_path}")
+    return loaded
+
+
+def bundled() -> list[Path]:
+    """The scenario library shipped with GridWatch."""
+    return sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One expectation's result."""
+
+    name: str
+    status: Literal["pass", "fail", "skip"]
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class Result:
+    """One scenario's result."""
+
+    path: Path
+    name: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """No expectation failed and the run did not break."""
+        return self.error is None and all(o.status != "fail" for o in self.outcomes)
+
+
+def table(results: list[Result]) -> str:
+    """A plain-text report, one line per expectation."""
+    lines = []
+    for r in results:
+        mark = "PASS" if r.passed else "FAIL"
+        lines.append(f"{mark}  {r.name}  ({r.path.name}, {r.wall_s:.1f} s)")
+        if r.error:
+            lines.append(f"      error: {r.error}")
+        lines.extend(f"      {o.status:<4}  {o.name}" + (f": {o.detail}" if o.detail else "")
+                     for o in r.outcomes)
+    n_fail = sum(1 for r in results if not r.passed)
+    lines.append(f"{len(results) - n_fail} of {len(results)} scenarios passed")
+    return "\n".join(lines)
+
+
+def junit_xml(results: list[Result]) -> str:
+    """JUnit XML: a test suite per scenario, a test case per expectation."""
+    suites = ET.Element("testsuites")
+    for r in results:
+        s = ET.SubElement(suites, "testsuite", name=r.name, file=str(r.path),
+                          tests=str(len(r.outcomes)), time=f"{r.wall_s:.3f}",
+                          failures=str(sum(o.status == "fail" for o in r.outcomes)),
+                          skipped=str(sum(o.status == "skip" for o in r.outcomes)),
+                          errors="1" if r.error else "0")
+        if r.error:
+            c = ET.SubElement(s, "testcase", name="run", classname=r.path.stem)
+            ET.SubElement(c, "error", message=r.error)
+        for o in r.outcomes:
+            c = ET.SubElement(s, "testcase", name=o.name, classname=r.path.stem,
+                              time=f"{o.seconds:.3f}")
+            if o.status == "fail":
+                ET.SubElement(c, "failure", message=o.detail)
+            elif o.status == "skip":
+                ET.SubElement(c, "skipped", message=o.detail)
+    return ET.tostring(suites, encoding="unicode")
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A running service: its API, its broker, an admin token, its community."""
+
+    api: str
+    mqtt_host: str
+    mqtt_port: int
+    token: str
+    community: str
+
+
+@dataclass(order=True, slots=True)
+class _Step:
+    at: float
+    order: int
+    kind: str = field(compare=False)
+    topic: str = field(default="", compare=False)
+    payload: bytes = field(default=b"", compare=False)
+    event: Event | None = field(default=None, compare=False)
+    skew: float | None = field(default=0.0, compare=False)  # None: no ts
+
+
+def expand(sc: Scenario, community: str) -> list[_Step]:
+    """Every message and action of a scenario, in time order."""
+    steps: list[_Step] = []
+    seq: dict[str, int] = {}
+    n = 0
+
+    def state(at: float, device: str, values: dict[str, Any], ev: Event) -> None:
+        nonlocal n
+        seq[device] = seq.get(device, 0) + 1
+        payload = {**values, "seq": seq[device]}
+        n += 1
+        steps.append(_Step(at, n, "state", f"gridwatch/{community}/{device}/state",
+                           orjson.dumps(payload), skew=None if ev.no_ts else ev.skew_s))
+
+    for ev in sc.events:
+        times = [ev.at]
+        if ev.repeat is not None:
+            k = 1
+            while k * ev.repeat.every_s <= ev.repeat.until_s:
+                times.append(ev.at + k * ev.repeat.every_s)
+                k += 1
+        if ev.state is not None and ev.device:
+            for t in times:
+                state(t, ev.device, ev.state, ev)
+        elif ev.ramp is not None and ev.device:
+            r = ev.ramp
+            k = 0
+            while k * r.every_s <= r.until_s:
+                v = r.start + r.per_minute * (k * r.every_s) / 60.0
+                if r.cap is not None:
+                    v = min(v, r.cap)
+                state(ev.at + k * r.every_s, ev.device, {r.field: round(v, 3), **r.extra}, ev)
+                k += 1
+        elif ev.availability is not None and ev.device:
+            n += 1
+            steps.append(_Step(ev.at, n, "message", f"gridwatch/{community}/{ev.device}/availability",
+                               ev.availability.encode()))
+        elif ev.z2m is not None:
+            for t in times:
+                n += 1
+                steps.append(_Step(t, n, "message", f"zigbee2mqtt/{ev.z2m['name']}",
+                                   orjson.dumps(ev.z2m.get("state", {}))))
+        elif ev.topic is not None and ev.payload is not None:
+            n += 1
+            steps.append(_Step(ev.at, n, "message", ev.topic, ev.payload.encode()))
+        else:
+            n += 1
+            steps.append(_Step(ev.at, n, "action", event=ev))
+    return sorted(steps)
+
+
+class Runner:
+    """Drives one service through scenarios."""
+
+    def __init__(self, target: Target, *, settle_timeout_s: float = 30.0) -> None:
+        """Connects to the broker (raises ScenarioError when it cannot)."""
+        self.t = target
+        self.settle_timeout_s = settle_timeout_s
+        self.http = httpx.Client(base_url=target.api, timeout=15,
+                                 headers={"Authorization": f"Bearer {target.token}"})
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-scenario-{id(self)}")
+        self.client.max_inflight_messages_set(200)
+        try:
+            self.client.connect(target.mqtt_host, target.mqtt_port)
+        except OSError as exc:
+            raise ScenarioError(f"cannot reach the broker at {target.mqtt_host}:{target.mqtt_port}: {exc}") from None
+        self.client.loop_start()
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.http.close()
+
+    # -- the service -------------------------------------------------------------------
+
+    def _health(self) -> dict[str, Any]:
+        r = self.http.get("/api/health")
+        r.raise_for_status()
+        return dict(r.json())
+
+    def _advance_to(self, ts: float) -> float:
+        now = float(self._health()["time"])
+        r = self.http.post("/api/clock", json={"advance_s": max(0.0, ts - now)})
+        if r.status_code == 404:
+            raise ScenarioError("the service does not run on the manual clock "
+                                "(start it with `gridwatch run --clock manual`)")
+        r.raise_for_status()
+        return float(r.json()["now"])
+
+    def _wait_received(self, count: int) -> None:
+        deadline = time.monotonic() + self.settle_timeout_s
+        while time.monotonic() < deadline:
+            h = self._health()
+            if h["ingest"]["received"] >= count and h["mqtt"]["backlog"] == 0:
+                return
+            time.sleep(0.02)
+        raise ScenarioError(f"the service took fewer than {count} messages within "
+                            f"{self.settle_timeout_s} s")
+
+    def _alerts(self, match: AlertMatch, since: float) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 1000}
+        if match.device:
+            params["device"] = match.device
+        if match.hazard:
+            params["kind"] = match.hazard
+        r = self.http.get("/api/alerts", params=params)
+        r.raise_for_status()
+        return [a for a in r.json()["items"] if a["raised_at"] >= since - 1e-6]
+
+    def _dead_letters(self) -> dict[str, int]:
+        r = self.http.get("/api/dead-letters", params={"limit": 1})
+        r.raise_for_status()
+        return dict(r.json()["counts"])
+
+    # -- one scenario ------------------------------------------------------------------
+
+    def run(self, loaded: Loaded) -> Result:
+        """Play a scenario and check its expectations."""
+        sc = loaded.scenario
+        result = Result(loaded.path, sc.name)
+        t0 = time.monotonic()
+        try:
+            if sc.start_local:
+                self._advance_to(self._next_local(sc.start_local, loaded))
+            start = float(self._health()["time"])
+            dead0 = self._dead_letters()
+            received = int(self._health()["ingest"]["received"])
+            steps = expand(sc, self.t.community)
+            i = 0
+            while i < len(steps):
+                at = steps[i].at
+                self._advance_to(start + at)
+                infos = []
+                while i < len(steps) and steps[i].at == at:
+                    s = steps[i]
+                    if s.kind == "action":
+                        if infos:  # earlier messages of this instant first
+                            self._flush(infos, received)
+                            infos = []
+                        assert s.event is not None
+                        self._action(s.event, start)
+                    else:
+                        payload = s.payload
+                        if s.kind == "state" and s.skew is not None:
+                            payload = orjson.dumps({**orjson.loads(payload),
+                                                    "ts": start + at + s.skew})
+                        infos.append(self.client.publish(s.topic, payload, qos=1))
+                        received += 1
+                    i += 1
+                self._flush(infos, received)
+            self._advance_to(start + sc.duration_s)
+            caps = self._capabilities()
+            for e in sc.expect:
+                t = time.monotonic()
+                out = self._check(e, start, dead0, caps)
+                out.seconds = time.monotonic() - t
+                result.outcomes.append(out)
+        except (ScenarioError, httpx.HTTPError, OSError, KeyError, ValueError) as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        result.wall_s = time.monotonic() - t0
+        return result
+
+    def _next_local(self, hhmm: str, loaded: Loaded) -> float:
+        from datetime import datetime, timedelta  # noqa: PLC0415
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        site = yaml.safe_load(loaded.site_path.read_text(encoding="utf-8"))
+        tz = ZoneInfo(site.get("community", {}).get("timezone") or "Asia/Shanghai")
+        now = datetime.fromtimestamp(float(self._health()["time"]), tz)
+        h, m = (int(x) for x in hhmm.split(":"))
+        target = now.replace(hour=h, minute=m, second=0, microsecond=0)
+        if target <= now:
+            target += timedelta(days=1)
+        return target.timestamp()
+
+    def _flush(self, infos: list[mqtt.MQTTMessageInfo], received: int) -> None:
+        for info in infos:
+            info.wait_for_publish(10)
+        if infos:
+            self._wait_received(received)
+
+    def _action(self, ev: Event, start: float) -> None:
+        if ev.act is not None:
+            a = ev.act
+            found = [x for x in self._alerts(AlertMatch(device=a.device, hazard=a.hazard), start)
+                     if x["status"] in ("raised", "acknowledged", "on_site", "resolved")]
+            if not found:
+                raise ScenarioError(f"at {ev.at:g} s: no open alert on {a.device} to {a.action}")
+            body: dict[str, Any] = {"actor": a.actor, "note": a.note}
+            if a.outcome:
+                body["outcome"] = a.outcome
+            r = self.http.post(f"/api/alerts/{found[0]['id']}/{a.action}", json=body)
+            if r.status_code != 200:
+                raise ScenarioError(f"at {ev.at:g} s: {a.action} answered {r.status_code}: {r.text[:200]}")
+        elif ev.away is not None:
+            r = self.http.post(f"/api/households/{ev.away.household}/away",
+                               json={"away": ev.away.away})
+            r.raise_for_status()
+        elif ev.maintenance is not None:
+            r = self.http.post(f"/api/devices/{ev.maintenance.device}/maintenance",
+                               json={"on": ev.maintenance.enabled})
+            r.raise_for_status()
+
+    def _capabilities(self) -> set[str]:
+        caps = {"alerts"}
+        paths = self.http.get("/openapi.json").json().get("paths", {})
+        if any(p.startswith("/api/silences") for p in paths):
+            caps.add("silences")
+        if any(p.endswith("/notifications") for p in paths):
+            caps.add("escalation")
+        return caps
+
+    def _check(self, e: Expect, start: float, dead0: dict[str, int], caps: set[str]) -> Outcome:
+        name = e.title()
+        if e.needs and e.needs not in caps:
+            return Outcome(name, "skip", f"the service has no {e.needs}")
+        if e.dead_letters is not None:
+            now = self._dead_letters()
+            bad = {k: (now.get(k, 0) - dead0.get(k, 0), v) for k, v in e.dead_letters.items()
+                   if now.get(k, 0) - dead0.get(k, 0) != v}
+            if bad:
+                return Outcome(name, "fail", ", ".join(f"{k}: {got} (expected {want})"
+                                                        for k, (got, want) in bad.items()))
+            return Outcome(name, "pass")
+        if e.no_alert is not None:
+            found = self._alerts(e.no_alert, start)
+            if e.severity:
+                found = [a for a in found if a["severity"] == e.severity]
+            if found:
+                a = found[0]
+                return Outcome(name, "fail", f"got #{a['id']} {a['hazard']} {a['severity']} on "
+                                             f"{a['device_id']} at +{a['raised_at'] - start:.0f} s")
+            return Outcome(name, "pass")
+        assert e.alert is not None
+        found = self._alerts(e.alert, start)
+        if e.count is not None and len(found) != e.count:
+            return Outcome(name, "fail", f"{len(found)} alerts (expected {e.count})")
+        if not found:
+            return Outcome(name, "fail", "no such alert")
+        problems: list[str] = []
+        for a in found:
+            problems = self._mismatch(e, a, start)
+            if not problems:
+                return Outcome(name, "pass", f"#{a['id']} raised at +{a['raised_at'] - start:.0f} s")
+        return Outcome(name, "fail", "; ".join(problems))
+
+    def _mismatch(self, e: Expect, a: dict[str, Any], start: float) -> list[str]:
+        out = []
+        rel = a["raised_at"] - start
+        if e.severity and a["severity"] != e.severity:
+            out.append(f"severity {a['severity']} (expected {e.severity})")
+        assignee = (a.get("assignee") or {}).get("id") if isinstance(a.get("assignee"), dict) else a.get("assignee")
+        if e.assignee and assignee != e.assignee:
+            out.append(f"assigned to {assignee} (expected {e.assignee})")
+        if e.status and a["status"] != e.status:
+            out.append(f"status {a['status']} (expected {e.status})")
+        if e.active is not None and a["active"] != e.active:
+            out.append(f"active {a['active']} (expected {e.active})")
+        if e.detail and a.get("detail") != e.detail:
+            out.append(f"detail {a.get('detail')!r} (expected {e.detail!r})")
+        if rel < e.after_s - 1e-6:
+            out.append(f"raised at +{rel:.0f} s, before +{e.after_s:g} s")
+        if e.within_s is not None and rel > e.after_s + e.within_s + 1e-6:
+            out.append(f"raised at +{rel:.0f} s, later than +{e.after_s + e.within_s:g} s")
+        for k, v in e.data.items():
+            if a.get("data", {}).get(k) != v:
+                out.append(f"data.{k} = {a.get('data', {}).get(k)!r} (expected {v!r})")
+        if e.told or e.not_told:
+            n = self.http.get(f"/api/alerts/{a['id']}/notifications", params={"limit": 1000}).json()
+            told = {x["recipient"] for x in n.get("items", [])}
+            told |= set((n.get("escalation") or {}).get("told") or [])
+            missing = [x for x in e.told if x not in told]
+            if missing:
+                out.append(f"{missing} not told (told: {sorted(told)})")
+            wrong = [x for x in e.not_told if x in told]
+            if wrong:
+                out.append(f"{wrong} told")
+        if e.timeline or e.not_timeline:
+            tl = self.http.get(f"/api/alerts/{a['id']}").json().get("timeline", [])
+            actions = [x["action"] for x in tl]
+            missing = [x for x in e.timeline if x not in actions]
+            if missing:
+                out.append(f"timeline {actions} lacks {missing}")
+            extra = [x for x in e.not_timeline if x in actions]
+            if extra:
+                out.append(f"timeline {actions} has {extra}")
+        return out
+
+
+def run_all(target: Target, files: list[Loaded]) -> Iterator[Result]:
+    """Run scenarios one after the other against one service."""
+    runner = Runner(target)
+    try:
+        for f in files:
+            yield runner.run(f)
+    finally:
+        runner.close()
+
+
+__all__ = ["Expect", "Loaded", "Result", "Runner", "Scenario", "ScenarioError", "Target",
+           "bundled", "expand", "junit_xml", "load_scenario", "run_all", "table"]
