@@ -28,7 +28,9 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sensors.errors import GridWatchError
+from sensors.errors import GridWatchError, SiteError
+from topology.index import SiteIndex
+from topology.load import load_site
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SITES_DIR = SCENARIO_DIR / "sites"
@@ -231,7 +233,46 @@ def load_scenario(path: Path) -> Loaded:
     loaded = Loaded(path, sc)
     if not loaded.site_path.exists():
         raise ScenarioError(f"{path}: site: no file {loaded.site_path}")
+    try:
+        index = SiteIndex(load_site(loaded.site_path))
+    except SiteError as exc:
+        raise ScenarioError(f"{path}: site: {exc}") from None
+    problems = list(_unknown_names(sc, index))
+    if problems:
+        raise ScenarioError("\n".join([f"{path}: names what its site does not have:",
+                                       *(f"  {where}: {what}" for where, what in problems)]))
     return loaded
+
+
+def _unknown_names(sc: Scenario, index: SiteIndex) -> Iterator[tuple[str, str]]:
+    """(path, problem) for every device, Zigbee2MQTT name, household or person a
+    scenario names that its site does not have (a typo would otherwise pass quietly)."""
+    devices = set(index.device_index)
+    z2m = {p.device.z2m_name for p in index.devices if p.device.z2m_name}
+    for i, ev in enumerate(sc.events):
+        where = f"events.{i}"
+        if ev.device and ev.device not in devices:
+            yield f"{where}.device", f"no device {ev.device!r}"
+        if ev.z2m is not None and ev.z2m.get("name") not in z2m:
+            yield f"{where}.z2m.name", f"no device has z2m_name {ev.z2m.get('name')!r}"
+        if ev.act is not None:
+            if ev.act.device not in devices:
+                yield f"{where}.act.device", f"no device {ev.act.device!r}"
+            if ev.act.actor not in index.workers:
+                yield f"{where}.act.actor", f"no worker {ev.act.actor!r}"
+        if ev.away is not None and ev.away.household not in index.households:
+            yield f"{where}.away.household", f"no household {ev.away.household!r}"
+        if ev.maintenance is not None and ev.maintenance.device not in devices:
+            yield f"{where}.maintenance.device", f"no device {ev.maintenance.device!r}"
+    for i, e in enumerate(sc.expect):
+        for key in ("alert", "no_alert"):
+            m = getattr(e, key)
+            if m is not None and m.device and m.device not in devices:
+                yield f"expect.{i}.{key}.device", f"no device {m.device!r}"
+        people = [e.assignee] if e.assignee else []
+        for who in [*people, *e.told, *e.not_told]:
+            if who not in index.workers and not who.startswith("contact:"):
+                yield f"expect.{i}", f"no worker {who!r}"
 
 
 def bundled() -> list[Path]:

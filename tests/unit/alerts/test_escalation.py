@@ -28,8 +28,10 @@ class Clock:
         return self.t
 
 
-def make_index(**extra) -> SiteIndex:
+def make_index(mutate=None, **extra) -> SiteIndex:
     site = tiny_site(notify=["json://127.0.0.1:1/x"])
+    if mutate is not None:
+        mutate(site)
     site["workers"].append({"id": "w-lead", "name": "周组长", "role": "grid_leader", "language": "en",
                             "notify": ["json://127.0.0.1:1/lead"]})
     site["grids"][0]["leader"] = "w-lead"
@@ -38,9 +40,9 @@ def make_index(**extra) -> SiteIndex:
 
 
 class World:
-    def __init__(self, tmp_path, book=None, **extra) -> None:
+    def __init__(self, tmp_path, book=None, mutate=None, **extra) -> None:
         self.clock = Clock()
-        self.index = make_index(**extra)
+        self.index = make_index(mutate, **extra)
         self.table: DeviceTable = device_table(self.index)
         self.state = StateStore(tmp_path / "state.db")
         self.alerts = AlertService(self.index, self.table, self.state)
@@ -177,3 +179,47 @@ def test_messages_say_what_where_when_the_reading_what_to_do_and_link(tmp_path, 
         assert "燃气泄漏" in title and "1号楼" in body and "关闭燃气阀门" in body
     else:
         assert "gas leak" in title and "shut the gas" in body
+
+
+def test_a_warning_that_turns_critical_tells_the_critical_recipients_at_once(tmp_path):
+    w = World(tmp_path)
+    w.raise_("gas-102", Hazard.GAS, Severity.WARNING, 6.0)
+    assert w.told() == [("alarm", ["w-g1", "contact:b1-u1-102:0"])]  # warning: no assistant
+    w.advance(30)
+    w.raise_("gas-102", Hazard.GAS, Severity.CRITICAL, 12.0)
+    # the critical policy's first step is due: only the one not told yet hears of it now
+    assert w.told()[-1] == ("alarm", ["w-g1a"])
+    assert not w.told(NoticeType.ESCALATION)
+    w.advance(150)  # 180 s after it was raised: the critical policy's grid leader step
+    assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-lead"])]
+
+
+def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
+    def with_second_detectors(site):
+        households = site["buildings"][0]["units"][0]["households"]
+        households[1]["devices"].append({"id": "smoke-102", "kind": "smoke", "heartbeat_s": 600})
+        households[0]["devices"].append({"id": "smoke-101b", "kind": "smoke", "heartbeat_s": 600})
+
+    w = World(tmp_path, mutate=with_second_detectors)
+    ids = list(w.table.ids)
+    first = w.raise_("smoke-101", Hazard.SMOKE)
+    assert w.told() == [("alarm", ["w-g1", "w-g1a"])]
+    w.advance(60)
+    t = Transition(ids.index("smoke-102"), Hazard.SMOKE, Severity.CRITICAL, w.clock.t, 1.0,
+                   f"incident:{ids.index('smoke-101')}")
+    second = w.alerts.apply([t], w.clock.t)[0].alert
+    assert second.data["grouped_into"] == first.id
+    assert w.state.get_alert(first.id).data["children"] == [second.id]
+    # the grid worker is not paged twice; the elderly resident's contact hears of it
+    assert w.told()[-1] == ("alarm", ["contact:b1-u1-102:0"])
+    assert [e.action for e in w.state.alert_events(second.id)][:3] == [
+        "raised", "grouped", "notice_suppressed"]
+    w.advance(120)  # the incident escalates; the grouped alert does not on its own
+    assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-lead"])]
+    w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
+    assert w.state.get_alert(second.id).status.value == "acknowledged"
+    # a third detector later names the same first device: it joins, never nests
+    t3 = Transition(ids.index("smoke-101b"), Hazard.SMOKE, Severity.CRITICAL, w.clock.t, 1.0,
+                    f"incident:{ids.index('smoke-102')}")
+    third = w.alerts.apply([t3], w.clock.t)[0].alert
+    assert "grouped_into" not in third.data  # smoke-102 is itself grouped: no nesting
