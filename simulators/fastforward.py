@@ -1,0 +1,254 @@
+"""Fast-forward: days of community life against a service on the manual clock, as fast
+as the service can take them.
+
+Layer: adapter (MQTT with paho, the service's API with httpx).
+
+The service runs ``gridwatch run --clock manual``; time moves only when someone posts to
+``/api/clock``. Each step takes the reports the pure :class:`CommunityModel` has due in
+the next ``step_s`` seconds of service time, publishes them (their ``ts`` is the
+service's time, so nothing is "in the future"), waits until the ingest has taken every
+one, and moves the service's clock to the end of the step, which runs the absence sweep
+and the escalations. Heartbeats, batteries, daily routines and hazards all run in that
+time: a week of a few hundred devices passes in well under a minute, and the result is
+the same as living through it (the same seed gives the same messages).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators.behaviour import check_hazard
+from simulators.community import SimulatorError, sim_devices
+from simulators.engine import CommunityModel, render
+from topology.index import SiteIndex
+
+MAX_STEP_S = 240.0  # the service takes ts at most 300 s ahead of its clock
+
+
+@dataclass(slots=True)
+class FastForwardStats:
+    """Progress of a fast-forward run.
+
+    Attributes:
+        sent: messages published.
+        sim_start: service time at the start, epoch s.
+        sim_now: service time now, epoch s.
+        sim_end: service time the run ends at.
+        wall_s: wall seconds so far.
+        open_alerts: open alerts in the service, by severity (last poll).
+        hazards: active simulated hazards, device id → hazard.
+    """
+
+    sent: int = 0
+    sim_start: float = 0.0
+    sim_now: float = 0.0
+    sim_end: float = 0.0
+    wall_s: float = 0.0
+    open_alerts: dict[str, int] = field(default_factory=dict)
+    hazards: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        """Simulated seconds per wall second."""
+        return (self.sim_now - self.sim_start) / max(self.wall_s, 1e-9)
+
+    @property
+    def rate_per_s(self) -> float:
+        """Messages per wall second."""
+        return self.sent / max(self.wall_s, 1e-9)
+
+
+class FastForward:
+    """Drives a manual-clock service through ``duration_s`` of simulated life.
+
+    Args:
+        index: the site the service runs (the same file).
+        api: the service's base URL.
+        token: an admin bearer token (the clock is an admin action).
+        host, port: its MQTT broker.
+        step_s: service seconds per step (at most 240; None: :func:`auto_step`).
+        seed: the model's randomness.
+        injections: (offset s, hazard, device id): hazards started that far into the run.
+        settle_timeout_s: how long to wait for the ingest to take a step's messages.
+    """
+
+    def __init__(
+        self,
+        index: SiteIndex,
+        *,
+        api: str,
+        token: str | None,
+        host: str,
+        port: int,
+        step_s: float | None = None,
+        seed: int = 0,
+        injections: list[tuple[float, str, str]] | None = None,
+        settle_timeout_s: float = 60.0,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.community_id = index.site.community.id
+        self.devices = sim_devices(index)
+        if step_s is None:
+            step_s = auto_step(self.devices)
+        if not 0 < step_s <= MAX_STEP_S:
+            raise ValueError(f"step must be in (0, {MAX_STEP_S:g}] s")
+        known = {d.id: d for d in self.devices}
+        for _, hazard, device in injections or []:
+            if device not in known:
+                raise ValueError(f"no device {device!r} in the site")
+            check_hazard(hazard, known[device])  # raises ValueError for a wrong pairing
+        self.injections = sorted(injections or [])
+        self.step_s = step_s
+        self.seed = seed
+        self.settle_timeout_s = settle_timeout_s
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=api.rstrip("/"), timeout=30, headers=headers)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-fastforward-{id(self)}")
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.max_inflight_messages_set(1000)
+        self.host, self.port = host, port
+        self.stats = FastForwardStats()
+
+    def _health(self) -> dict:
+        r = self.http.get("/api/health")
+        r.raise_for_status()
+        return dict(r.json())
+
+    def _move_clock(self, now: float, to: float) -> float:
+        r = self.http.post("/api/clock", json={"advance_s": max(0.0, to - now)})
+        if r.status_code in (401, 403):
+            raise SimulatorError("moving the service's clock needs an admin token (--token)")
+        if r.status_code == 404:
+            raise SimulatorError("the service does not run on the manual clock "
+                                 "(start it with `gridwatch run --clock manual`)")
+        r.raise_for_status()
+        return float(r.json()["now"])
+
+    def _settle(self, target: int) -> None:
+        deadline = time.monotonic() + self.settle_timeout_s
+        pause = 0.001
+        while time.monotonic() < deadline:
+            h = self._health()
+            if int(h["ingest"]["received"]) >= target and h["mqtt"].get("backlog", 0) == 0:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        raise SimulatorError(f"the service did not take the messages within {self.settle_timeout_s:g} s")
+
+    def run(self, duration_s: float,
+            progress: Callable[[FastForwardStats], None] | None = None) -> FastForwardStats:
+        """Play ``duration_s`` seconds of service time; returns the final stats.
+
+        Raises:
+            SimulatorError: the broker or the service cannot be reached, or the service
+                is not on the manual clock.
+        """
+        health = self._health()
+        if health.get("clock") != "manual":
+            raise SimulatorError("the service does not run on the manual clock "
+                                 "(start it with `gridwatch run --clock manual`)")
+        try:
+            self.client.connect(self.host, self.port, keepalive=60)
+        except OSError as exc:
+            raise SimulatorError(f"cannot connect to the MQTT broker at {self.host}:{self.port}: {exc}") from exc
+        self.client.loop_start()
+        try:
+            return self._run(float(health["time"]), int(health["ingest"]["received"]),
+                             duration_s, progress)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.http.close()
+
+    def _run(self, start: float, received: int, duration_s: float,
+             progress: Callable[[FastForwardStats], None] | None) -> FastForwardStats:
+        st = self.stats
+        st.sim_start = st.sim_now = start
+        st.sim_end = start + duration_s
+        model = CommunityModel(self.devices, start_ts=start, rng=np.random.default_rng(self.seed),
+                               warmup_s=min(self.step_s, 60.0))
+        pending = list(self.injections)
+        t0 = time.monotonic()
+        last_progress = 0.0
+        now = start
+        while now < st.sim_end:
+            nxt = min(now + self.step_s, st.sim_end)
+            infos: list[mqtt.MQTTMessageInfo] = []
+            while pending and start + pending[0][0] <= nxt:
+                at, hazard, device = pending.pop(0)
+                when = max(now, start + at)
+                self._publish_due(model, when, infos)  # what came before, as it was
+                model.inject(hazard, device, when)
+            self._publish_due(model, nxt, infos)
+            for info in infos:
+                info.wait_for_publish(30)
+            st.sent += len(infos)
+            received += len(infos)
+            if infos:
+                self._settle(received)
+            now = self._move_clock(now, nxt)
+            st.sim_now = now
+            st.wall_s = time.monotonic() - t0
+            st.hazards = model.hazards()
+            if progress is not None and (time.monotonic() - last_progress >= 0.5 or now >= st.sim_end):
+                st.open_alerts = self._open_alerts()
+                progress(st)
+                last_progress = time.monotonic()
+        st.open_alerts = self._open_alerts()
+        st.wall_s = time.monotonic() - t0
+        return st
+
+    def _publish_due(self, model: CommunityModel, until: float,
+                     infos: list[mqtt.MQTTMessageInfo]) -> None:
+        while True:
+            reports = model.due(until, 10_000)
+            for r in reports:
+                topic, payload = render(r, self.devices[r.device_idx], self.community_id)
+                infos.append(self.client.publish(topic, payload, qos=1))
+            if len(reports) < 10_000:
+                return
+
+    def _open_alerts(self) -> dict[str, int]:
+        h = self._health()
+        alerts = h.get("alerts") or {}
+        by = alerts.get("open_by_severity") if isinstance(alerts, dict) else None
+        if isinstance(by, dict):
+            return {str(k): int(v) for k, v in by.items()}
+        return {"open": int(alerts.get("open", 0))} if isinstance(alerts, dict) else {}
+
+
+def auto_step(devices: list) -> float:
+    """The longest step that keeps the service's view true: a report is heard when its
+    step ends, so a device looks silent for up to its heartbeat plus a step; the
+    service's device list calls it out of contact past two heartbeats and a minute."""
+    shortest = min((float(d.heartbeat_s) for d in devices), default=MAX_STEP_S)
+    return max(1.0, min(MAX_STEP_S, shortest + 60.0))
+
+
+def parse_duration(text: str) -> float:
+    """``7d``, ``36h``, ``90m``, ``600s`` or plain seconds → seconds.
+
+    Raises:
+        ValueError: anything else, or not positive.
+    """
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except (ValueError, KeyError):
+        raise ValueError(f"not a duration: {text!r} (e.g. 7d, 36h, 90m, 600)") from None
+    if not 0 < value <= 366 * 86400:
+        raise ValueError(f"duration must be positive and at most a year, not {text!r}")
+    return value
+
+
+__all__ = ["FastForward", "FastForwardStats", "auto_step", "parse_duration"]
