@@ -254,9 +254,15 @@ class EscalationEngine:
             if ("severity" in actions and alert.status is AlertStatus.RAISED
                     and not state.acknowledged and not state.suppressed):
                 self._upgrade(alert, state, now)
-            if state.suppressed and not _suppressed_by(alert):  # a silence ended
+            if state.suppressed and not _suppressed_by(alert):  # a silence or inhibition ended
                 state.suppressed = None
+                # The chain's clock restarts: the step not yet taken comes its usual
+                # interval after the last one taken (the first at once when none was).
+                steps = policy_for(self.config, alert.hazard, alert.severity).steps
+                done = min(state.next_step, len(steps))
+                state.started_at = now - (steps[done - 1].after_s if done > 0 else 0.0)
                 self._run(alert, state, now)
+                self.book.save(state)
 
     # -- time moves --------------------------------------------------------------------
 

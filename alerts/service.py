@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
-from alerts.model import Alert, AlertEvent, Outcome, ReportCategory
+from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
 from alerts.rules.types import Severity, Transition
 from alerts.system import SystemHazard, system_key, system_transition
@@ -63,6 +64,11 @@ def _facts(alert: Alert, place: Place, assignment: Assignment, index: SiteIndex)
         alert.data["contacts"] = [c.id for c in assignment.contacts]
 
 
+# How long the devices behind a gateway that came back have to be heard again before
+# their own offline alerts speak (a Zigbee device rejoins and reports within minutes).
+GATEWAY_GRACE_S = 300.0
+
+
 class AlertService:
     """Applies transitions and actions; persists through a :class:`StateStore`."""
 
@@ -73,6 +79,16 @@ class AlertService:
         self.store = store
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        # Silences and maintenance windows in force or scheduled (the runtime loads and
+        # updates them); the gateway each device is heard through.
+        self.silences: list[Silence] = []
+        self._phases: dict[int, str] = {}
+        self._releases: dict[int, float] = {
+            a.id: float(a.data["release_at"]) for a in store.open_alerts() if "release_at" in a.data}
+        self.gateway_of = gateways_of(index)
+        self._behind: dict[str, list[str]] = {}
+        for dev, gw in self.gateway_of.items():
+            self._behind.setdefault(gw, []).append(dev)
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` after every persisted change (exceptions are logged, not raised)."""
@@ -114,8 +130,12 @@ class AlertService:
                     alert.data["grouped_into"] = parent.id
                     events.append(AlertEvent(0, now, "system", "grouped",
                                              f"part of incident #{parent.id} ({parent.device_id})"))
+                if created:
+                    self._quiet_new(alert, events, now)
                 saved = self.store.save_alert(alert, events)
                 changes.append(AlertChange(saved, tuple(events), created))
+                if t.hazard.value == "offline" and device_id in self._behind:
+                    changes.extend(self._gateway_changed(saved, now))
                 if parent is not None:
                     parent.data["children"] = [*parent.data.get("children", []), saved.id]
                     ev = AlertEvent(parent.id, now, "system", "joined",
@@ -124,6 +144,113 @@ class AlertService:
         for c in changes:
             self._emit(c)
         return changes
+
+    # -- silences and inhibition -----------------------------------------------------
+
+    def _quiet_new(self, alert: Alert, events: list[AlertEvent], now: float) -> None:
+        """A new alert under a silence, or behind a gateway that is offline."""
+        s = silence_for(self.silences, self.index, alert, now)
+        if s is not None:
+            alert.data["silenced_by"] = s.id
+            events.append(AlertEvent(0, now, "system", "silenced", f"#{s.id} by {s.author}: {s.reason}"))
+        gw = self.gateway_of.get(alert.device_id or "")
+        if gw and alert.hazard in INHIBITED_HAZARDS:
+            gw_alert = self.store.open_alert(alert_key(gw, "offline"))
+            if gw_alert is not None and gw_alert.active:
+                alert.data["inhibited_by"] = gw_alert.id
+                events.append(AlertEvent(0, now, "system", "inhibited",
+                                         f"gateway {gw} is offline (#{gw_alert.id})"))
+
+    def _gateway_changed(self, gw_alert: Alert, now: float) -> list[AlertChange]:
+        """A gateway went offline: inhibit the offline alerts of the devices behind it
+        that nobody has taken yet. It came back: give them ``GATEWAY_GRACE_S`` to be
+        heard again (a device that reports clears by itself), then release the rest."""
+        out: list[AlertChange] = []
+        gw = gw_alert.device_id or ""
+        n = 0
+        for dev in self._behind.get(gw, []):
+            for hazard in INHIBITED_HAZARDS:
+                a = self.store.open_alert(alert_key(dev, hazard))
+                if a is None:
+                    continue
+                if gw_alert.active and (a.data.get("inhibited_by") or a.status is AlertStatus.RAISED):
+                    n += 1
+                    a.data.pop("release_at", None)
+                    self._releases.pop(a.id, None)
+                    if a.data.get("inhibited_by"):
+                        a.data["inhibited_by"] = gw_alert.id
+                        self.store.save_alert(a, [])
+                        continue
+                    a.data["inhibited_by"] = gw_alert.id
+                    ev = AlertEvent(a.id, now, "system", "inhibited", f"gateway {gw} is offline (#{gw_alert.id})")
+                    out.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+                elif not gw_alert.active and a.data.get("inhibited_by") == gw_alert.id:
+                    a.data["release_at"] = now + GATEWAY_GRACE_S
+                    self._releases[a.id] = now + GATEWAY_GRACE_S
+                    self.store.save_alert(a, [])
+        if gw_alert.active and n:
+            gw_alert.data["inhibits"] = n
+            self.store.save_alert(gw_alert, [])
+        return out
+
+    def release_inhibited(self, now: float) -> list[AlertChange]:
+        """Release the alerts whose gateway came back ``GATEWAY_GRACE_S`` ago and that are
+        still open: the device itself is not heard, and its own alert speaks now."""
+        due = [i for i, t in self._releases.items() if t <= now]
+        if not due:
+            return []
+        changes: list[AlertChange] = []
+        with self._lock:
+            for alert_id in due:
+                self._releases.pop(alert_id, None)
+                a = self.store.get_alert(alert_id)
+                if a is None or not a.is_open or not a.data.get("inhibited_by"):
+                    continue
+                gw = self.gateway_of.get(a.device_id or "", "?")
+                a.data.pop("inhibited_by")
+                a.data.pop("release_at", None)
+                ev = AlertEvent(a.id, now, "system", "uninhibited",
+                                f"gateway {gw} is back; this device is still not heard")
+                changes.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+        for c in changes:
+            self._emit(c)
+        return changes
+
+    def set_silences(self, silences: Sequence[Silence], now: float) -> list[AlertChange]:
+        """Replace the silences in force and apply them to open alerts: a silence that
+        started covers the open alerts it matches; one that ended (or was lifted)
+        releases them, and their escalation resumes."""
+        changes: list[AlertChange] = []
+        with self._lock:
+            self.silences = [s for s in silences if not s.over(now)]
+            self._phases = {s.id: s.to_dict(now)["state"] for s in self.silences}
+            by_id = {s.id: s for s in self.silences}
+            for a in self.store.open_alerts():
+                held = a.data.get("silenced_by")
+                current = by_id.get(int(held)) if held else None
+                if current is not None and current.active(now):
+                    continue
+                s = silence_for(self.silences, self.index, a, now)
+                if s is not None:
+                    a.data["silenced_by"] = s.id
+                    ev = AlertEvent(a.id, now, "system", "silenced", f"#{s.id} by {s.author}: {s.reason}")
+                elif held:
+                    a.data.pop("silenced_by")
+                    ev = AlertEvent(a.id, now, "system", "unsilenced", f"silence #{held} is over")
+                else:
+                    continue
+                changes.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+        for c in changes:
+            self._emit(c)
+        return changes
+
+    def refresh_silences(self, now: float) -> list[AlertChange]:
+        """Apply the silences' starts and expiries due by ``now`` (a comparison per
+        silence when none started or ended since the last call)."""
+        phases = {s.id: s.to_dict(now)["state"] for s in self.silences}
+        if phases == self._phases:
+            return []
+        return self.set_silences(self.silences, now)
 
     def _incident_of(self, t: Transition) -> Alert | None:
         """The open alert a new one joins: the rule core says ``incident:<row>`` when a

@@ -24,6 +24,7 @@ import numpy as np
 import uvicorn
 
 from alerts.escalation import EscalationEngine
+from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
 from alerts.rules.engine import RuleEngine
 from alerts.rules.params import params_for_site
@@ -137,6 +138,7 @@ class Runtime:
         self.alerts.subscribe(self._tell_rules)
         self.counters = Counters(started_at=self.clock())
         self.alerts.subscribe(self._count_alert)
+        self.alerts.set_silences(self.state.silences(ending_after=self.clock()), self.clock())
         self.pipeline = IngestPipeline(
             Decoder(self.table, max_skew_s=settings.max_skew_s, z2m=self.index.z2m_names()),
             self.readings, self.state,
@@ -189,8 +191,34 @@ class Runtime:
             transitions = self.engine.sweep(now)
         self.counters.sweeps += 1
         changes = self.alerts.apply(transitions, now) if transitions else []
-        self.escalation.tick(now)  # a moved manual clock escalates at once, too
+        self.tick_notices(now)  # a moved manual clock escalates at once, too
         return changes
+
+    def tick_notices(self, now: float | None = None) -> int:
+        """Silences that started or ended, then every escalation step due."""
+        now = self.clock() if now is None else now
+        self.alerts.refresh_silences(now)
+        self.alerts.release_inhibited(now)
+        return self.escalation.tick(now)
+
+    def add_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Store a silence or maintenance window and apply it to open alerts (audited)."""
+        now = self.clock()
+        silence.created_at = now
+        self.state.add_silence(silence)
+        self.alerts.set_silences([*self.alerts.silences, silence], now)
+        self.state.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
+        return silence
+
+    def end_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Lift a silence now: the alerts it held speak again (audited)."""
+        now = self.clock()
+        if not silence.over(now):
+            silence.ended_at, silence.ended_by = now, actor
+            self.state.save_silence(silence)
+            self.alerts.set_silences([s for s in self.alerts.silences if s.id != silence.id], now)
+            self.state.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
+        return silence
 
     def _tell_rules(self, change: AlertChange) -> None:
         """A person acknowledged a device's alert: the rule core hears of it (a wet leak
@@ -290,7 +318,7 @@ class Runtime:
             asyncio.create_task(self._every(self.settings.snapshot_interval_s, self.save_state),
                                 name="snapshot"),
             asyncio.create_task(self._every(2.0, self.check_store), name="store-watch"),
-            asyncio.create_task(self._every(self.settings.escalation_tick_s, self.escalation.tick),
+            asyncio.create_task(self._every(self.settings.escalation_tick_s, self.tick_notices),
                                 name="escalation"),
         ]
         with self._signals():

@@ -91,6 +91,22 @@ class Maintenance(_M):
     enabled: bool = True
 
 
+EVENT_KINDS = ("state", "ramp", "availability", "z2m", "topic", "act", "away", "maintenance",
+               "silence", "lift_silences")
+
+
+class SilenceEv(_M):
+    """Set a silence or maintenance window (``POST /api/silences``) from this event on."""
+
+    reason: str = "scenario"
+    place_id: str | None = None
+    device_ids: list[str] = Field(default_factory=list)
+    hazards: list[str] = Field(default_factory=list)
+    device_kinds: list[str] = Field(default_factory=list)
+    duration_s: float = Field(gt=0, le=30 * 86400)
+    starts_in_s: float = Field(default=0.0, ge=0)
+
+
 class Event(_M):
     """One thing that happens at ``at`` seconds into the scenario (exactly one kind)."""
 
@@ -106,6 +122,8 @@ class Event(_M):
     act: Act | None = None
     away: Away | None = None
     maintenance: Maintenance | None = None
+    silence: SilenceEv | None = None
+    lift_silences: bool | None = Field(default=None, description="lift every current silence")
     skew_s: float = Field(default=0.0, ge=-86400, le=86400,
                           description="the device's clock is this far off (added to ts)")
     no_ts: bool = Field(default=False, description="send no ts: the service stamps arrival")
@@ -113,11 +131,10 @@ class Event(_M):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Event:
-        kinds = [k for k in ("state", "ramp", "availability", "z2m", "topic", "act", "away",
-                             "maintenance") if getattr(self, k) is not None]
+        kinds = [k for k in EVENT_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"an event has exactly one of state, ramp, availability, z2m, "
-                             f"topic, act, away, maintenance (got {kinds or 'none'})")
+            raise ValueError(f"an event has exactly one of {', '.join(EVENT_KINDS)} "
+                             f"(got {kinds or 'none'})")
         if kinds[0] in ("state", "ramp", "availability") and not self.device:
             raise ValueError(f"a {kinds[0]} event needs a device")
         if kinds[0] == "topic" and self.payload is None:
@@ -264,6 +281,10 @@ def _unknown_names(sc: Scenario, index: SiteIndex) -> Iterator[tuple[str, str]]:
             yield f"{where}.away.household", f"no household {ev.away.household!r}"
         if ev.maintenance is not None and ev.maintenance.device not in devices:
             yield f"{where}.maintenance.device", f"no device {ev.maintenance.device!r}"
+        if ev.silence is not None:
+            for d in ev.silence.device_ids:
+                if d not in devices:
+                    yield f"{where}.silence.device_ids", f"no device {d!r}"
     for i, e in enumerate(sc.expect):
         for key in ("alert", "no_alert"):
             m = getattr(e, key)
@@ -574,6 +595,15 @@ class Runner:
             r = self.http.post(f"/api/devices/{ev.maintenance.device}/maintenance",
                                json={"on": ev.maintenance.enabled})
             r.raise_for_status()
+        elif ev.silence is not None:
+            body = ev.silence.model_dump(exclude={"starts_in_s"})
+            body["starts_at"] = str(start + ev.at + ev.silence.starts_in_s)
+            r = self.http.post("/api/silences", json=body)
+            if r.status_code != 201:
+                raise ScenarioError(f"at {ev.at:g} s: silence answered {r.status_code}: {r.text[:200]}")
+        elif ev.lift_silences:
+            for s in self.http.get("/api/silences").json().get("items", []):
+                self.http.delete(f"/api/silences/{s['id']}").raise_for_status()
 
     def _capabilities(self) -> set[str]:
         caps = {"alerts"}

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome
+from alerts.noise import Silence
 from alerts.rules.types import Severity
 from store.sqlite import connect, transaction
 
@@ -49,6 +50,9 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, target TEXT NOT NULL, detail BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS silences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ends_at REAL NOT NULL, data BLOB NOT NULL
+);
 """
 
 DEAD_LETTER_PAYLOAD_BYTES = 1024
@@ -321,6 +325,39 @@ class StateStore:
         with self._lock:
             rows = self._conn.execute("SELECT device_id, last_seen, online, data FROM device_state").fetchall()
         return {r[0]: (r[1], None if r[2] is None else bool(r[2]), orjson.loads(r[3])) for r in rows}
+
+    # -- silences and maintenance windows ---------------------------------------------
+
+    def add_silence(self, silence: Silence) -> Silence:
+        """Store a new silence; returns it with its id."""
+        with transaction(self._conn, self._lock) as c:
+            cur = c.execute("INSERT INTO silences (ends_at, data) VALUES (?, ?)",
+                            (silence.ends_at, b"{}"))
+            silence.id = int(cur.lastrowid or 0)
+            c.execute("UPDATE silences SET data = ? WHERE id = ?",
+                      (orjson.dumps(silence.to_dict()), silence.id))
+        return silence
+
+    def save_silence(self, silence: Silence) -> None:
+        """Store a changed silence (lifted early)."""
+        with transaction(self._conn, self._lock) as c:
+            c.execute("UPDATE silences SET ends_at = ?, data = ? WHERE id = ?",
+                      (silence.ends_at, orjson.dumps(silence.to_dict()), silence.id))
+
+    def get_silence(self, silence_id: int) -> Silence | None:
+        """One silence by id."""
+        with self._lock:
+            row = self._conn.execute("SELECT data FROM silences WHERE id = ?", (silence_id,)).fetchone()
+        return Silence.from_dict(orjson.loads(row[0])) if row else None
+
+    def silences(self, *, ending_after: float | None = None) -> list[Silence]:
+        """Every silence, newest first (only those ending after a time, when given)."""
+        sql, args = "SELECT data FROM silences", ()
+        if ending_after is not None:
+            sql, args = sql + " WHERE ends_at > ?", (ending_after,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id DESC", args).fetchall()
+        return [Silence.from_dict(orjson.loads(r[0])) for r in rows]
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
               ts: float | None = None) -> None:

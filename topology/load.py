@@ -163,9 +163,15 @@ def _walk_places(  # noqa: C901 - one flat list of checks
         place_ids.add(pid)
 
     z2m_names: set[str] = set()
+    gateways = {d.id for b in site.buildings
+                for d in [*b.devices, *(x for u in b.units for x in u.devices),
+                          *(x for u in b.units for h in u.households for x in h.devices)]
+                if d.kind.value == "gateway"}
 
     def devs(path: str, devices: list[Any]) -> Iterator[tuple[str, str]]:
         for k, d in enumerate(devices):
+            if d.via is not None and d.via not in gateways:
+                yield f"{path}.devices[{k}].via", f"{d.via!r} is not a gateway of this site"
             if d.id in device_ids:
                 yield f"{path}.devices[{k}].id", f"duplicate device id {d.id!r}"
             device_ids.add(d.id)

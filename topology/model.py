@@ -131,6 +131,12 @@ class Device(_Model):
         "(it then publishes on zigbee2mqtt/<z2m_name>); the model must be one "
         "sensors.zigbee2mqtt knows.",
     )
+    via: Id | None = Field(
+        default=None,
+        description="The gateway (a device id) this device reaches the network through; "
+        "default: the only gateway of its building. While that gateway is offline, the "
+        "device's own offline alert is inhibited (the gateway's alert speaks for it).",
+    )
 
 
 class Household(_Model):

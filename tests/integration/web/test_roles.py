@@ -251,3 +251,53 @@ def test_patrol_reports_stay_inside_the_places(clients, alerts):
     # the leader sees it; the other grid's worker does not
     assert clients["wang"].get(f"/api/alerts/{report['id']}").status_code == 200
     assert clients["liuyang"].get(f"/api/alerts/{report['id']}").status_code == 404
+
+
+def test_silences_stay_inside_the_places_and_hold_only_notices(clients, alerts):
+    gw, other, leader = clients["zhangwei"], clients["liuyang"], clients["wang"]
+    smoke = alerts["smoke-101"]["id"]
+    body = {"reason": "更换烟感", "device_ids": ["smoke-101"], "duration_s": 3600}
+    r = gw.post("/api/silences", json=body)
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert s["author"] == "w-g1" and s["state"] == "active" and s["ends_at"] - s["starts_at"] == 3600
+    # the open alert it matches is held, still open and shown, with why on its timeline
+    a = gw.get(f"/api/alerts/{smoke}").json()
+    assert a["status"] in ("raised", "acknowledged") and a["data"]["silenced_by"] == s["id"]
+    assert a["timeline"][-1]["action"] == "silenced" and "更换烟感" in a["timeline"][-1]["note"]
+    # scope: their grid, building and devices; not another grid's, not kind-wide
+    window = {**body, "device_ids": [], "place_id": "g1", "starts_at": str(s["starts_at"] + 7200)}
+    r = gw.post("/api/silences", json=window)  # a maintenance window, later
+    assert r.status_code == 201 and r.json()["state"] == "scheduled"
+    assert gw.post("/api/silences", json={**body, "device_ids": [], "place_id": "b2"}).status_code == 403
+    assert gw.post("/api/silences", json={**body, "device_ids": ["gas-201"]}).status_code == 403
+    assert gw.post("/api/silences", json={"reason": "x", "hazards": ["offline"], "duration_s": 60}).status_code == 403
+    assert leader.post("/api/silences", json={"reason": "升级", "hazards": ["offline"],
+                                               "duration_s": 60}).status_code == 201
+    assert clients["r101"].post("/api/silences", json=body).status_code == 403
+    # bad input: unknown place or device, no matcher, no end, over 30 days, already over
+    assert gw.post("/api/silences", json={**body, "device_ids": ["nope"]}).status_code == 404
+    assert gw.post("/api/silences", json={**body, "device_ids": [], "place_id": "nowhere"}).status_code == 404
+    assert gw.post("/api/silences", json={"reason": "x", "duration_s": 60}).status_code == 422
+    assert gw.post("/api/silences", json={"reason": "x", "device_ids": ["gas-101"]}).status_code == 422
+    assert gw.post("/api/silences", json={**body, "duration_s": 40 * 86400}).status_code == 422
+    past = {**body, "duration_s": None, "starts_at": "0", "ends_at": "10"}
+    assert gw.post("/api/silences", json=past).status_code == 422
+    # who sees what
+    mine = {x["id"] for x in gw.get("/api/silences").json()["items"]}
+    assert s["id"] in mine
+    assert s["id"] not in {x["id"] for x in other.get("/api/silences").json()["items"]}
+    assert other.get(f"/api/silences/{s['id']}").status_code == 404
+    assert other.delete(f"/api/silences/{s['id']}").status_code == 404
+    # lifting it releases the alert and is audited
+    r = gw.delete(f"/api/silences/{s['id']}")
+    assert r.status_code == 200 and r.json()["state"] == "expired" and r.json()["ended_by"] == "w-g1"
+    a = gw.get(f"/api/alerts/{smoke}").json()
+    assert "silenced_by" not in a["data"]
+    assert a["timeline"][-1]["action"] == "unsilenced"
+    audit = leader.get("/api/audit", params={"action": "silence."}).json()["items"]
+    assert {"silence.create", "silence.end"} <= {x["action"] for x in audit}
+    for x in gw.get("/api/silences").json()["items"]:  # leave nothing held for other tests
+        gw.delete(f"/api/silences/{x['id']}")
+    for x in leader.get("/api/silences").json()["items"]:
+        leader.delete(f"/api/silences/{x['id']}")
