@@ -264,6 +264,13 @@ class EscalationEngine:
                 self._run(alert, state, now)
                 self.book.save(state)
 
+    def announce(self, alert: Alert, kind: NoticeType, levels: list[str], reason: str) -> int:
+        """A one-off notice outside any escalation (a device retired) to the people the
+        levels name at the alert's place; returns notices sent (0 or 1)."""
+        now = self.clock()
+        with self._lock:
+            return self._send(alert, kind, self._ids(alert, levels, now), now, reason, 0)
+
     # -- time moves --------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> int:

@@ -40,6 +40,10 @@ class AlertChange:
 Listener = Callable[[AlertChange], None]
 
 
+class DeviceRetired(GridWatchError):
+    """A device taken out of service cannot be put back in service by a mode change."""
+
+
 class UnknownPlace(GridWatchError):
     """A report names a place that is not in the site (the API answers 404)."""
 
@@ -347,6 +351,38 @@ class AlertService:
             saved = self.store.save_alert(alert, [event])
         change = AlertChange(saved, (event,), existing is None)
         self._emit(change)
+        return change
+
+    def retire(self, device_id: str, *, actor: str, now: float, note: str = "") -> AlertChange:
+        """A device taken out of service (设备注销): its open alerts are closed with the
+        reason on their timelines, and a closed ``device_retired`` record is kept at its
+        place (the notice about it goes out through the escalation engine)."""
+        dplace = self.index.place_of(device_id)
+        if dplace is None:
+            raise UnknownPlace(f"no device {device_id!r}")
+        place = place_of_device(dplace)
+        assignment = route(self.index, place, hazard="device_retired", now=now)
+        closed: list[AlertChange] = []
+        with self._lock:
+            for a in self.store.open_alerts():
+                if a.device_id != device_id:
+                    continue
+                a.status, a.active, a.updated_at = AlertStatus.CLOSED, False, now
+                a.cleared_at = a.cleared_at or now
+                ev = AlertEvent(a.id, now, actor, "closed", f"device retired. {note}".strip())
+                closed.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+            record = Alert(
+                id=0, key=f"{device_id}:device_retired", hazard="device_retired",
+                severity=Severity.INFO, status=AlertStatus.CLOSED, active=False,
+                device_id=device_id, place_id=place.place_id, grid_id=place.grid_id,
+                assignee=assignment.assignee, raised_at=now, updated_at=now, cleared_at=now,
+                detail="retired",
+            )
+            _facts(record, place, assignment, self.index)
+            ev = AlertEvent(0, now, actor, "retired", note)
+            change = AlertChange(self.store.save_alert(record, [ev]), (ev,), True)
+        for c in [*closed, change]:
+            self._emit(c)
         return change
 
     def act(

@@ -21,15 +21,17 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import orjson
 import uvicorn
 
 from alerts.escalation import EscalationEngine
 from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
+from alerts.notify.types import NoticeType
 from alerts.rules.engine import RuleEngine
 from alerts.rules.params import params_for_site
 from alerts.rules.types import Hazard, Severity, Transition
-from alerts.service import AlertChange, AlertService
+from alerts.service import AlertChange, AlertService, DeviceRetired
 from alerts.system import SystemHazard
 from gridwatch.clock import Clock, ManualClock, SystemClock
 from gridwatch.config import Settings
@@ -50,6 +52,7 @@ from topology.load import SAMPLE_SITE, load_site
 
 log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "rules.snapshot"
+RETIRED_KEY = "devices.retired"
 # The readings store unreachable this long (seconds) raises a system alert.
 STORE_DOWN_ALERT_S = 60.0
 
@@ -118,7 +121,11 @@ class Runtime:
         self.live.restore(self.state.load_device_states())
         self.engine = RuleEngine(self.table, params_for_site(self.index, self.table))
         self.engine_lock = threading.Lock()
+        self._retired: set[str] | None = None
         self._restore_engine()
+        for device_id in self.retired():  # out of service stays out of service
+            if device_id in self.table.index:
+                self.engine.set_maintenance(self.table.index[device_id], True, self.clock())
         self.alerts = AlertService(self.index, self.table, self.state)
         self.notify_store = NotifyStore(settings.data_dir / "notify.db", synchronous=sync)
         self._alerts_topic = f"{TOPIC_ROOT}/{self.site.community.id}/alerts"
@@ -240,12 +247,42 @@ class Runtime:
         move the rules, nothing is raised; entering clears what it had raised."""
         idx = self.table.index[device_id]
         now = self.clock()
+        if not on and device_id in self.retired():
+            raise DeviceRetired(f"device {device_id!r} is retired")
         with self.engine_lock:
             transitions = self.engine.set_maintenance(idx, on, now)
         self.alerts.apply(transitions, now)
         self.state.audit(actor, "device.maintenance", f"device/{device_id}",
                          {"on": on, "note": note}, ts=now)
         return bool(self.engine.st.maint[idx])
+
+    def retired(self) -> set[str]:
+        """Devices taken out of service (kept in the state store)."""
+        if self._retired is None:
+            blob = self.state.get_blob(RETIRED_KEY)
+            self._retired = set(orjson.loads(blob)) if blob else set()
+        return self._retired
+
+    def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
+        """Take a device out of service (设备注销): it raises nothing from now on (its
+        readings are still stored), its open alerts are closed, and its grid worker and
+        property company get a "device retired" notice. Audited."""
+        idx = self.table.index[device_id]
+        now = self.clock()
+        retired = self.retired()
+        if device_id in retired:
+            return {"device_id": device_id, "retired": True, "record": None}
+        with self.engine_lock:
+            transitions = self.engine.set_maintenance(idx, True, now)
+        self.alerts.apply(transitions, now)
+        retired.add(device_id)
+        self.state.put_blob(RETIRED_KEY, orjson.dumps(sorted(retired)))
+        self._retired = retired
+        change = self.alerts.retire(device_id, actor=actor, now=now, note=note)
+        self.escalation.announce(change.alert, NoticeType.DEVICE_RETIRED, ["worker", "property"],
+                                 f"retired by {actor}")
+        self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
+        return {"device_id": device_id, "retired": True, "record": change.alert.id}
 
     def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
         """A household checks in as away (no welfare alerts) or back; None when the

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from alerts.service import DeviceRetired
 from api.deps import Ctx, Me, actor
 from api.errors import ApiError, error_responses
+from topology.model import UserRole
 
 router = APIRouter(prefix="/api", tags=["modes"])
 
@@ -43,8 +45,34 @@ def maintenance(c: Ctx, p: Me, device_id: str, body: MaintenanceBody,
     if p.read_only:
         raise ApiError(403, "you may not change devices")
     rt: Any = c
-    return {"device_id": device_id,
-            "maintenance": rt.set_maintenance(device_id, body.on, actor=who, note=body.note)}
+    try:
+        on = rt.set_maintenance(device_id, body.on, actor=who, note=body.note)
+    except DeviceRetired as exc:
+        raise ApiError(409, str(exc)) from None
+    return {"device_id": device_id, "maintenance": on}
+
+
+class RetireBody(BaseModel):
+    """Why the device is taken out of service."""
+
+    note: str = Field(default="", max_length=500)
+
+
+@router.post("/devices/{device_id}/retire", summary="Take a device out of service (设备注销)",
+             responses=error_responses(403, 404))
+def retire(c: Ctx, p: Me, device_id: str, body: RetireBody,
+           who: Annotated[str, Depends(actor)]) -> dict[str, Any]:
+    """It raises nothing from now on (readings are still stored); its open alerts are
+    closed; its grid worker and property company get a "device retired" notice. To bring
+    it back, remove it from the site file and add it again under a new id."""
+    place = c.index.place_of(device_id)
+    if place is None or not p.sees_device(place):
+        raise ApiError(404, f"no device {device_id!r}")
+    if p.read_only or p.role == UserRole.GRID_WORKER:
+        raise ApiError(403, "only the property company, maintenance, a community leader or an "
+                            "admin may retire devices")
+    rt: Any = c
+    return dict(rt.retire_device(device_id, actor=who, note=body.note))
 
 
 @router.post("/households/{household_id}/away", summary="Check a household in as away, or back",

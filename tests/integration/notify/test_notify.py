@@ -260,3 +260,87 @@ def test_a_failing_channel_recovers_and_a_slow_one_delays_nobody(broker, hook, t
         assert pm == [(1, False), (2, False), (3, False), (4, False), (1, True)]
         health = httpx.get(f"{svc.api}/api/health", timeout=5).json()["notifications"]
         assert health["delivered"] >= 3 and health["in_flight"] == 0
+
+
+class Mailbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message; ``refuse``
+    answers the next n messages with a temporary failure (451)."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller  # noqa: PLC0415 - test extra
+
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.refuse = 0
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+                if box.refuse > 0:
+                    box.refuse -= 1
+                    return "451 try again later"
+                box.messages.append((list(envelope.rcpt_tos), envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def url(self, to: str) -> str:
+        return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=gridwatch@example.com&to={to}"
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def test_email_through_a_real_smtp_server_with_a_refusal_and_a_retry(broker, hook, tmp_path):
+    import email  # noqa: PLC0415
+    from email.header import decode_header, make_header  # noqa: PLC0415
+
+    box = Mailbox()
+    box.refuse = 1  # the first delivery is refused: the retry gets through
+    s = tiny_site()
+    for w in s["workers"]:
+        w["notify"] = {"w-g1": [box.url("zhang@example.com"), hook.url("w-g1")],
+                       "w-g1a": [box.url("zhao@example.com")]}.get(w["id"], [])
+    site_file = write_site(tmp_path / "site.yaml", s)
+    svc = ServiceThread(site=site_file, data_dir=tmp_path / "data", mqtt=broker.url,
+                        mqtt_client_id="it-notify-smtp", clock="manual", admin_token=TOKEN,
+                        notify_backoff_s=0.2, notify_timeout_s=5.0,
+                        public_url="http://gw.example").start()
+    try:
+        pub = Publisher(broker.host, broker.port, client_id="it-notify-smtp-pub")
+        pub.publish_all([("gridwatch/tiny/gas-101/state",
+                          {"lel_pct": 30.0, "ts": svc.rt.clock(), "seq": 1})])
+        pub.close()
+        alert = alert_of(svc, "gas-101")
+        got = wait_for(lambda: {r for rs, _ in box.messages for r in rs} >= {"zhang@example.com",
+                                                                           "zhao@example.com"}
+                       and box.messages, 30, "both e-mails")
+        to_zhang = next(m for rs, m in got if "zhang@example.com" in rs)
+        msg = email.message_from_bytes(to_zhang)
+        subject = str(make_header(decode_header(msg["Subject"])))
+        assert subject.startswith("[报警] 紧急") and "燃气" in subject
+        text = next(p.get_payload(decode=True).decode() for p in msg.walk()
+                    if p.get_content_type() == "text/plain")
+        assert "1号楼" in text and "101" in text and f"http://gw.example/#/alert/{alert['id']}" in text
+        # critical: the webhook channel too, at once
+        assert wait_for(lambda: hook.got("w-g1"), 10, "the second channel")
+        record = attempts(svc, alert["id"])
+        mail = [a for a in record["items"] if a["channel"].startswith("mailto")]
+        assert any(not a["ok"] for a in mail) and any(a["ok"] for a in mail)  # refused, then sent
+        assert all("example.com" not in a["channel"] for a in mail)  # no addresses in the record
+        # a device taken out of service: its worker hears of it (设备注销)
+        r = httpx.post(f"{svc.api}/api/devices/water-101/retire", json={"note": "拆除"},
+                       headers=AUTH, timeout=10)
+        assert r.status_code == 200, r.text
+
+        def retired_mail():
+            for rs, m in box.messages:
+                subject = str(make_header(decode_header(email.message_from_bytes(m)["Subject"])))
+                if "zhang@example.com" in rs and "设备注销" in subject:
+                    return subject
+            return None
+        assert "101" in wait_for(retired_mail, 20, "the device-retired e-mail")
+    finally:
+        svc.stop()
+        box.close()
