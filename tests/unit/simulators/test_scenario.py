@@ -128,3 +128,11 @@ def test_the_reports_show_failures_with_their_reasons(tmp_path):
     assert [s.get("errors") for s in suites] == ["0", "0", "1"]
     assert suites[0].find("testcase[@name='y']/skipped") is not None
     assert suites[1].get("name") == "b <&>"
+
+
+def test_the_library_table_lists_every_scenario():
+    from simulators.scenario import SCENARIO_DIR  # noqa: PLC0415
+
+    readme = (SCENARIO_DIR / "README.md").read_text(encoding="utf-8")
+    for p in bundled():
+        assert f"[`{p.name}`]({p.name}) | {load_scenario(p).scenario.name} |" in readme, p.name
