@@ -218,8 +218,31 @@ def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
     assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-lead"])]
     w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
     assert w.state.get_alert(second.id).status.value == "acknowledged"
-    # a third detector later names the same first device: it joins, never nests
+    # a third detector names the second (itself grouped): it joins the incident, never nests
     t3 = Transition(ids.index("smoke-101b"), Hazard.SMOKE, Severity.CRITICAL, w.clock.t, 1.0,
                     f"incident:{ids.index('smoke-102')}")
     third = w.alerts.apply([t3], w.clock.t)[0].alert
-    assert "grouped_into" not in third.data  # smoke-102 is itself grouped: no nesting
+    assert third.data["grouped_into"] == first.id
+    assert w.state.get_alert(first.id).data["children"] == [second.id, third.id]
+
+
+def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_time(tmp_path):
+    def third_gas(site):
+        site["buildings"][0]["units"][0]["households"][0]["devices"].append(
+            {"id": "gas-101b", "kind": "gas", "heartbeat_s": 600})
+
+    w = World(tmp_path, mutate=third_gas)
+    first = w.raise_("gas-101", Hazard.GAS)
+    w.advance(120)
+    second = w.raise_("gas-102", Hazard.GAS)  # another flat of building 1, 2 minutes later
+    assert second.data["grouped_into"] == first.id
+    other = w.raise_("gas-201", Hazard.GAS)  # building 2: its own alert
+    assert "grouped_into" not in other.data
+    heat = w.raise_("heat-201", Hazard.HEAT)  # building 2 again, another hazard
+    assert "grouped_into" not in heat.data
+    w.advance(600)  # 12 minutes after the first: a new incident (the second is no anchor)
+    late = w.raise_("gas-101b", Hazard.GAS)
+    assert "grouped_into" not in late.data
+    w.clear("gas-101", Hazard.GAS)  # a cleared first alert is no incident to join
+    w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
+    assert w.state.get_alert(second.id).status.value == "acknowledged"
