@@ -174,6 +174,7 @@ class Runtime:
         self._stop = threading.Event()
         self._server: uvicorn.Server | None = None
         self._store_down_since: float | None = None
+        self._pending, self._pending_lock = 0, threading.Lock()
 
     # -- rule core glue (called from the ingest thread and the sweep task) -----------------
 
@@ -189,7 +190,18 @@ class Runtime:
         if loop is None or q is None:  # not serving (tests of the pipeline alone)
             self.alerts.apply(transitions, now)
             return
+        with self._pending_lock:
+            self._pending += 1
         loop.call_soon_threadsafe(q.put_nowait, (transitions, now))
+
+    def pending_transitions(self) -> int:
+        """Batches of rule transitions handed to the alert side and not yet applied."""
+        with self._pending_lock:
+            return self._pending
+
+    def _applied(self) -> None:
+        with self._pending_lock:
+            self._pending -= 1
 
     def sweep(self) -> list[AlertChange]:
         """Run the absence rules now (thread-safe); returns the alert changes."""
@@ -466,12 +478,17 @@ class Runtime:
                 await asyncio.to_thread(self.alerts.apply, transitions, now)
             except Exception:
                 log.exception("applying %d transitions failed", len(transitions))
+            finally:
+                self._applied()
 
     async def _drain_transitions(self) -> None:
         q = self._transitions
         while q is not None and not q.empty():
             transitions, now = q.get_nowait()
-            await asyncio.to_thread(self.alerts.apply, transitions, now)
+            try:
+                await asyncio.to_thread(self.alerts.apply, transitions, now)
+            finally:
+                self._applied()
 
     async def _every(self, interval_s: float, fn: Callable[[], object]) -> None:
         while True:

@@ -449,7 +449,8 @@ class Runner:
     def __init__(self, target: Target, *, settle_timeout_s: float = 30.0) -> None:
         """Connects to the broker (raises ScenarioError when it cannot)."""
         self.t = target
-        self.settle_timeout_s = settle_timeout_s
+        self.settle_timeout_s = min(settle_timeout_s, 120.0)
+        self._now: float | None = None
         self.http = httpx.Client(base_url=target.api, timeout=15,
                                  headers={"Authorization": f"Bearer {target.token}"})
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-scenario-{id(self)}")
@@ -473,24 +474,26 @@ class Runner:
         r.raise_for_status()
         return dict(r.json())
 
-    def _advance_to(self, ts: float) -> float:
-        now = float(self._health()["time"])
-        r = self.http.post("/api/clock", json={"advance_s": max(0.0, ts - now)})
+    def _clock(self, advance_s: float, received: int | None = None) -> float:
+        body: dict[str, Any] = {"advance_s": max(0.0, advance_s)}
+        if received is not None:  # the service first waits until its ingest took them
+            body.update(received_at_least=received, wait_s=self.settle_timeout_s)
+        r = self.http.post("/api/clock", json=body)
         if r.status_code == 404:
             raise ScenarioError("the service does not run on the manual clock "
                                 "(start it with `gridwatch run --clock manual`)")
+        if r.status_code == 409:
+            raise ScenarioError(r.json().get("error", {}).get("message", r.text))
         r.raise_for_status()
-        return float(r.json()["now"])
+        self._now = float(r.json()["now"])
+        return self._now
+
+    def _advance_to(self, ts: float) -> float:
+        now = self._now if self._now is not None else float(self._health()["time"])
+        return self._clock(ts - now)
 
     def _wait_received(self, count: int) -> None:
-        deadline = time.monotonic() + self.settle_timeout_s
-        while time.monotonic() < deadline:
-            h = self._health()
-            if h["ingest"]["received"] >= count and h["mqtt"]["backlog"] == 0:
-                return
-            time.sleep(0.02)
-        raise ScenarioError(f"the service took fewer than {count} messages within "
-                            f"{self.settle_timeout_s} s")
+        self._clock(0.0, count)
 
     def _alerts(self, match: AlertMatch, since: float) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": 1000}
@@ -515,9 +518,11 @@ class Runner:
         result = Result(loaded.path, sc.name)
         t0 = time.monotonic()
         try:
+            self._now = None
             if sc.start_local:
                 self._advance_to(self._next_local(sc.start_local, loaded))
             start = float(self._health()["time"])
+            self._now = start
             dead0 = self._dead_letters()
             received = int(self._health()["ingest"]["received"])
             steps = expand(sc, self.t.community)

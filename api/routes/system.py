@@ -5,6 +5,7 @@ Layer: adapters.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from alerts.model import OPEN_STATUSES
 from api.deps import Ctx, require_admin
+from api.errors import ApiError
 from api.views import device_online
 
 router = APIRouter(prefix="/api", tags=["system"])
@@ -59,9 +61,15 @@ def dead_letters(
 
 
 class ClockAdvance(BaseModel):
-    """How far to move the manual clock."""
+    """How far to move the manual clock; optionally first wait until the ingest has taken
+    a number of messages (a driver that just published them: the simulator's
+    fast-forward, the scenario runner)."""
 
     advance_s: float = Field(ge=0, le=366 * 86400)
+    received_at_least: int | None = Field(default=None, ge=0, le=2**62, description=(
+        "wait until the ingest has received this many messages in all and has nothing "
+        "pending, at most wait_s"))
+    wait_s: float = Field(default=30.0, gt=0, le=120)
 
 
 clock_router = APIRouter(prefix="/api", tags=["system"])
@@ -69,7 +77,19 @@ clock_router = APIRouter(prefix="/api", tags=["system"])
 
 @clock_router.post("/clock", summary="Move the manual test clock (only with --clock manual)")
 def advance_clock(c: Ctx, body: ClockAdvance, _who: Annotated[str, Depends(require_admin)]) -> dict[str, Any]:
-    """Advance the clock and run the absence rules at the new time."""
+    """Advance the clock and run the absence rules at the new time (409 when the ingest
+    did not take ``received_at_least`` messages within ``wait_s``)."""
+    if body.received_at_least is not None:
+        deadline = time.monotonic() + body.wait_s
+        pause = 0.0005
+        pending = getattr(c, "pending_transitions", lambda: 0)
+        while (c.pipeline.stats.received < body.received_at_least or c.ingest.backlog()
+               or pending()):
+            if time.monotonic() > deadline:
+                raise ApiError(409, f"the ingest has received {c.pipeline.stats.received} "
+                                    f"messages, not {body.received_at_least}, after {body.wait_s:g} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
     now = c.clock.advance(body.advance_s)
     changes = c.sweep()
     return {"now": now, "alert_changes": len(changes)}
