@@ -322,6 +322,117 @@
     onLive = null;
   }
 
+  // -- silences and maintenance windows ---------------------------------------------------------------
+  function silences() {
+    setNav("silences");
+    var list = h("section", {"class": "silences", id: "silences"}), form = h("form", {id: "silence-form", "class": "panel"});
+    view.replaceChildren(h("h2", {text: t("nav_silences")}), h("p", {"class": "hint", text: t("silence_hint")}), form, list);
+    function load() {
+      return api("/api/silences?state=current&limit=200").then(function (r) {
+        list.replaceChildren.apply(list, r.items.length ? r.items.map(function (x) {
+          var scope = [x.place_id, x.device_ids.join(", "), x.device_kinds.map(function (k) { return t("k_" + k); }).join(", "),
+            x.hazards.map(function (k) { return t("h_" + k); }).join(", ")].filter(Boolean).join(" · ");
+          return h("article", {"class": "silence", "data-silence": x.id, "data-state": x.state}, [
+            h("b", {text: x.reason}), " ", badge("status", t("sil_" + x.state)),
+            h("div", {"class": "addr", text: scope}),
+            h("div", {"class": "when", text: fmtTime(x.starts_at) + " → " + fmtTime(x.ends_at) + " · " + x.author}),
+            me.read_only ? null : h("button", {"class": "big act-lift", text: t("lift"), onclick: function () {
+              api("/api/silences/" + x.id, {method: "DELETE"}).then(load).catch(fail);
+            }})]);
+        }) : [h("p", {"class": "empty", text: t("no_silences")})]);
+      }).catch(fail);
+    }
+    if (!me.read_only) {
+      api("/api/places").then(function (p) {
+        var opts = [];
+        p.compounds.forEach(function (c) {
+          c.buildings.forEach(function (b) {
+            opts.push([b.id, c.name + " " + b.name]);
+            b.units.forEach(function (u) { opts.push([u.id, c.name + " " + b.name + " " + u.name]); });
+          });
+        });
+        var place = h("select", {name: "place_id"}, opts.map(function (o) { return h("option", {value: o[0], text: o[1]}); }));
+        var reason = h("input", {name: "reason", required: "required", maxlength: "500", placeholder: t("reason")});
+        var kinds = ["gas", "co", "smoke", "heat", "water", "door"].map(function (k) {
+          return h("label", {"class": "check"}, [h("input", {type: "checkbox", name: "kind", value: k}), " " + t("k_" + k)]);
+        });
+        var hours = h("select", {name: "hours"}, [1, 2, 4, 8, 24, 72].map(function (n) { return h("option", {value: String(n), text: n + " " + t("hours")}); }));
+        var err = h("p", {"class": "error"});
+        form.replaceChildren(h("label", {}, [t("place") + " ", place]), h("label", {}, [t("reason") + " ", reason]),
+          h("div", {"class": "kinds"}, kinds), h("label", {}, [t("duration") + " ", hours]),
+          h("button", {"class": "big primary", type: "submit", id: "silence-submit", text: t("add_silence")}), err);
+        form.onsubmit = function (ev) {
+          ev.preventDefault();
+          var body = {reason: reason.value, place_id: place.value, duration_s: +hours.value * 3600,
+            device_kinds: kinds.map(function (l) { return l.querySelector("input"); }).filter(function (i) { return i.checked; })
+              .map(function (i) { return i.value; })};
+          api("/api/silences", {method: "POST", body: body}).then(function () { reason.value = ""; err.textContent = ""; load(); })
+            .catch(function (e) { err.textContent = e.message; });
+        };
+      }).catch(fail);
+    }
+    load();
+  }
+
+  // -- users (admins) -----------------------------------------------------------------------------------
+  function users() {
+    setNav("users");
+    if (!me.admin) { view.replaceChildren(h("p", {"class": "error", text: t("not_allowed")})); return; }
+    var table = h("tbody"), form = h("form", {id: "user-form", "class": "panel"}), audit = h("ol", {"class": "timeline", id: "audit"});
+    var f = {
+      login: h("input", {name: "login", required: "required", maxlength: "64", pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]*"}),
+      name: h("input", {name: "name", maxlength: "64"}),
+      role: h("select", {name: "role"}, ["grid_worker", "property_manager", "maintenance", "leader", "resident", "admin"]
+        .map(function (r) { return h("option", {value: r, text: t("role_" + r)}); })),
+      worker_id: h("input", {name: "worker_id", maxlength: "64", placeholder: "w-g1"}),
+      grids: h("input", {name: "grids", placeholder: "g1, g2"}),
+      property_company: h("input", {name: "property_company", maxlength: "64", placeholder: "pc1"}),
+      household: h("input", {name: "household", maxlength: "64"}),
+      password: h("input", {name: "password", type: "password", minlength: "8", maxlength: "256", autocomplete: "new-password"})
+    };
+    var err = h("p", {"class": "error"});
+    form.replaceChildren.apply(form, Object.keys(f).map(function (k) { return h("label", {}, [t("u_" + k) + " ", f[k]]); })
+      .concat([h("button", {"class": "big primary", type: "submit", id: "user-submit", text: t("save_user")}), err]));
+    view.replaceChildren(h("h2", {text: t("nav_users")}), h("table", {"class": "list"}, [h("thead", {}, [h("tr", {},
+      ["u_login", "u_name", "u_role", "u_worker_id", "u_places", "u_disabled", ""].map(function (k) { return h("th", {text: k ? t(k) : ""}); }))]), table]),
+      h("h2", {text: t("save_user")}), form, h("h2", {text: t("audit")}), audit);
+    function load() {
+      api("/api/users?limit=1000").then(function (r) {
+        table.replaceChildren.apply(table, r.items.map(function (u) {
+          var places = u.places || {};
+          return h("tr", {"data-user": u.login}, [h("td", {text: u.login}), h("td", {text: u.name || ""}), h("td", {text: t("role_" + u.role)}),
+            h("td", {text: u.worker_id || ""}), h("td", {text: [(places.grids || []).join(","), places.property_company, places.household].filter(Boolean).join(" ")}),
+            h("td", {text: u.disabled ? "✕" : ""}),
+            h("td", {}, [h("button", {"class": "link", text: t("edit"), onclick: function () {
+              f.login.value = u.login; f.name.value = u.name || ""; f.role.value = u.role; f.worker_id.value = u.worker_id || "";
+              f.grids.value = (places.grids || []).join(", "); f.property_company.value = places.property_company || "";
+              f.household.value = places.household || ""; f.password.value = ""; f.login.focus();
+            }}), " ", u.login === me.login ? null : h("button", {"class": "link danger", text: t("delete"), onclick: function () {
+              if (window.confirm(t("delete") + " " + u.login + "?")) { api("/api/users/" + encodeURIComponent(u.login), {method: "DELETE"}).then(load).catch(fail); }
+            }})])]);
+        }));
+      }).catch(fail);
+      api("/api/audit?limit=50").then(function (r) {
+        audit.replaceChildren.apply(audit, r.items.map(function (e) {
+          return h("li", {}, [h("time", {text: fmtTime(e.ts)}), " " + e.actor + " · " + e.action + " · " + e.target]);
+        }));
+      }).catch(function () { audit.replaceChildren(); });
+    }
+    form.onsubmit = function (ev) {
+      ev.preventDefault();
+      var body = {role: f.role.value, places: {grids: f.grids.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean)}};
+      if (f.name.value) { body.name = f.name.value; }
+      if (f.worker_id.value) { body.worker_id = f.worker_id.value; }
+      if (f.property_company.value) { body.places.property_company = f.property_company.value; }
+      if (f.household.value) { body.places.household = f.household.value; }
+      if (f.password.value) { body.password = f.password.value; }
+      api("/api/users/" + encodeURIComponent(f.login.value), {method: "PUT", body: body}).then(function () {
+        err.textContent = ""; f.password.value = ""; load();
+      }).catch(function (e) { err.textContent = e.message; });
+    };
+    load();
+  }
+
   // -- routing ----------------------------------------------------------------------------------------
   function route() {
     var hash = location.hash.replace(/^#\/?/, ""), q = hash.split("?"), parts = q[0].split("/"), params = {};
@@ -335,6 +446,8 @@
       case "inbox": return inbox();
       case "alert": return alertPage(parts[1]);
       case "stats": return stats(params);
+      case "silences": return silences();
+      case "users": return users();
       default: location.replace(me.role === "grid_worker" || me.role === "maintenance" ? "#/inbox" : "#/overview");
     }
   }
@@ -347,6 +460,8 @@
     document.getElementById("community").textContent = m.community.name;
     document.getElementById("me").textContent = m.name + (m.read_only ? " (" + t("read_only") + ")" : "");
     document.getElementById("logout").hidden = m.via !== "session";
+    document.querySelector('#nav a[href="#/users"]').hidden = !m.admin;
+    document.querySelector('#nav a[href="#/silences"]').hidden = !!m.read_only;
     I.apply(document);
     window.addEventListener("hashchange", route);
     connect();

@@ -27,7 +27,22 @@
       h_implausible: "读数异常", k_gas: "燃气", k_co: "一氧化碳", k_smoke: "烟感", k_heat: "温感",
       k_water: "水浸", k_door: "门磁", loading: "加载中…", not_allowed: "无权限", error: "出错了",
       read_only: "只读", actor_system: "系统", raised: "报警", acknowledged: "确认", resolved: "处置",
-      cleared: "恢复", reactivated: "再次报警", severity: "级别变化", closed: "关闭", phone: "电话"
+      cleared: "恢复", reactivated: "再次报警", severity: "级别变化", closed: "关闭", phone: "电话",
+      escalated: "逐级上报", notice_suppressed: "通知暂缓", overdue: "超时未处置", flapping: "频繁波动",
+      silenced: "维护静默", unsilenced: "静默结束", inhibited: "网关离线，暂不单独通知",
+      uninhibited: "网关已恢复，单独通知", grouped: "并入同一事件", joined: "关联警情", retired: "设备注销",
+      reopened: "重新打开", reported_again: "再次上报", h_device_retired: "设备注销",
+      h_data_gap: "数据缺口", h_store_unreachable: "数据库不可达", h_illegal_wiring: "乱拉电线",
+      h_broken_unit_door: "楼宇门故障", h_leaking_pipe: "水管漏水", h_gas_pipe: "煤气管道",
+      h_blocked_fire_exit: "消防通道堵塞", h_other: "其他隐患",
+      nav_silences: "维护静默", nav_users: "用户", silence_hint: "维护或检修期间，所选范围内的警情照常记录和显示，但暂不通知；到期后仍未处理的警情会通知责任人。",
+      sil_active: "生效中", sil_scheduled: "未开始", sil_expired: "已结束", lift: "提前结束", no_silences: "当前没有维护静默",
+      reason: "原因", hours: "小时", duration: "时长", add_silence: "设置维护静默",
+      u_login: "用户名", u_name: "姓名", u_role: "角色", u_worker_id: "对应网格员编号", u_grids: "网格",
+      u_property_company: "物业公司", u_household: "住户", u_password: "新密码", u_places: "范围", u_disabled: "停用",
+      save_user: "新增或修改用户", edit: "修改", delete: "删除", audit: "操作日志",
+      role_grid_worker: "网格员", role_property_manager: "物业", role_maintenance: "维修", role_leader: "社区领导",
+      role_resident: "住户", role_admin: "管理员"
     },
     en: {
       app_sub: "community hazard monitoring", login_name: "Login", password: "Password", log_in: "Log in",
@@ -58,7 +73,23 @@
       loading: "Loading…", not_allowed: "Not allowed", error: "Something went wrong", read_only: "read-only",
       actor_system: "system", raised: "raised", acknowledged: "acknowledged", resolved: "resolved",
       cleared: "cleared", reactivated: "reactivated", severity: "severity changed", closed: "closed",
-      phone: "Phone"
+      phone: "Phone",
+      escalated: "escalated", notice_suppressed: "notices held", overdue: "overdue", flapping: "flapping",
+      silenced: "silenced", unsilenced: "silence over", inhibited: "inhibited (gateway offline)",
+      uninhibited: "gateway back: notified on its own", grouped: "part of an incident",
+      joined: "alert joined the incident", retired: "device retired", reopened: "reopened",
+      reported_again: "reported again", h_device_retired: "device retired", h_data_gap: "data gap",
+      h_store_unreachable: "database unreachable", h_illegal_wiring: "illegal wiring",
+      h_broken_unit_door: "broken unit door", h_leaking_pipe: "leaking pipe", h_gas_pipe: "gas pipe",
+      h_blocked_fire_exit: "blocked fire exit", h_other: "other hazard",
+      nav_silences: "Silences", nav_users: "Users", silence_hint: "During maintenance, alerts in the chosen place are still recorded and shown but nobody is paged; alerts still open when it ends are sent then.",
+      sil_active: "active", sil_scheduled: "scheduled", sil_expired: "over", lift: "Lift now", no_silences: "No silences now",
+      reason: "Reason", hours: "hours", duration: "Duration", add_silence: "Set a silence",
+      u_login: "Login", u_name: "Name", u_role: "Role", u_worker_id: "Site worker id", u_grids: "Grids",
+      u_property_company: "Property company", u_household: "Household", u_password: "New password", u_places: "Places",
+      u_disabled: "Disabled", save_user: "Add or change a user", edit: "Edit", delete: "Delete", audit: "Operation log",
+      role_grid_worker: "grid worker", role_property_manager: "property manager", role_maintenance: "maintenance",
+      role_leader: "community leader", role_resident: "resident", role_admin: "admin"
     }
   };
   var lang = (function () { try { return localStorage.getItem("gw.lang") || "zh"; } catch (e) { return "zh"; } })();

@@ -159,3 +159,50 @@ def test_grid_worker_handles_a_gas_alert_while_the_property_manager_watches(serv
     done = [e for e in detail["timeline"] if e["actor"] == "w-g1"]
     assert [e["action"] for e in done] == ["acknowledged", "resolved"]
     assert done[-1]["note"] == "阀门已关闭，开窗通风"
+
+
+def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(service, browser_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    admin_page = browser_factory()
+    log_in(admin_page, service.api, "root")
+    admin_page.get(f"{service.api}/#/users")
+    wait(admin_page, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-user="zhangwei"]'), "the users")
+    form = admin_page.find_element(By.ID, "user-form")
+    form.find_element(By.NAME, "login").send_keys("xiaoli")
+    form.find_element(By.NAME, "name").send_keys("小李")
+    Select(form.find_element(By.NAME, "role")).select_by_value("grid_worker")
+    form.find_element(By.NAME, "grids").send_keys("g2")
+    form.find_element(By.NAME, "password").send_keys(password("xiaoli"))
+    click(admin_page, "#user-submit")
+    row = wait(admin_page, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-user="xiaoli"]'), "the new user")
+    assert "g2" in row[0].text
+    wait(admin_page, lambda d: "user." in d.find_element(By.ID, "audit").text, "the audit log")
+
+    newcomer = browser_factory()
+    log_in(newcomer, service.api, "xiaoli")  # the password the admin set works
+    assert newcomer.current_url.endswith("#/inbox")
+    assert not newcomer.find_element(By.CSS_SELECTOR, '#nav a[href="#/users"]').is_displayed()
+    me = newcomer.execute_script("return fetch('/api/auth/me').then(r => r.json())")
+    assert me["grids"] == ["g2"] and me["role"] == "grid_worker"
+
+    # a grid worker sets a maintenance silence for their building, then lifts it
+    worker = browser_factory()
+    log_in(worker, service.api, "zhangwei")
+    worker.get(f"{service.api}/#/silences")
+    form = wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, '#silence-form select[name="place_id"]'),
+                "the silence form")
+    Select(form[0]).select_by_value("b1")
+    worker.find_element(By.CSS_SELECTOR, '#silence-form input[name="reason"]').send_keys("更换烟感")
+    worker.find_element(By.CSS_SELECTOR, '#silence-form input[value="smoke"]').click()
+    click(worker, "#silence-submit")
+    card = wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, '#silences article[data-state="active"]'),
+                "the active silence")
+    assert "更换烟感" in card[0].text and "b1" in card[0].text
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    active = httpx.get(f"{service.api}/api/silences", headers=admin).json()["items"]
+    assert [(s["place_id"], s["device_kinds"], s["author"]) for s in active] == [("b1", ["smoke"], "w-g1")]
+    click(worker, "#silences button.act-lift")
+    wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#silences .empty"), "no silence left")
+    assert httpx.get(f"{service.api}/api/silences", headers=admin).json()["items"] == []
