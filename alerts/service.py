@@ -146,12 +146,16 @@ class AlertService:
                     changes.extend(self._gateway_changed(saved, now))
                 if parent is not None:
                     parent.data["children"] = [*parent.data.get("children", []), saved.id]
-                    ev = AlertEvent(parent.id, now, "system", "joined",
-                                    f"#{saved.id} ({device_id}) is part of this incident")
-                    changes.append(AlertChange(self.store.save_alert(parent, [ev]), (ev,), False))
+                    changes.append(self._record(parent, "joined", f"#{saved.id} ({device_id}) is "
+                                                "part of this incident", now))
         for c in changes:
             self._emit(c)
         return changes
+
+    def _record(self, a: Alert, action: str, note: str, now: float) -> AlertChange:
+        """Save an alert with one system event on its timeline (under the caller's lock)."""
+        ev = AlertEvent(a.id, now, "system", action, note)
+        return AlertChange(self.store.save_alert(a, [ev]), (ev,), False)
 
     # -- silences and inhibition -----------------------------------------------------
 
@@ -190,8 +194,7 @@ class AlertService:
                         self.store.save_alert(a, [])
                         continue
                     a.data["inhibited_by"] = gw_alert.id
-                    ev = AlertEvent(a.id, now, "system", "inhibited", f"gateway {gw} is offline (#{gw_alert.id})")
-                    out.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+                    out.append(self._record(a, "inhibited", f"gateway {gw} is offline (#{gw_alert.id})", now))
                 elif not gw_alert.active and a.data.get("inhibited_by") == gw_alert.id:
                     a.data["release_at"] = now + GATEWAY_GRACE_S
                     self._releases[a.id] = now + GATEWAY_GRACE_S
@@ -217,9 +220,8 @@ class AlertService:
                 gw = self.gateway_of.get(a.device_id or "", "?")
                 a.data.pop("inhibited_by")
                 a.data.pop("release_at", None)
-                ev = AlertEvent(a.id, now, "system", "uninhibited",
-                                f"gateway {gw} is back; this device is still not heard")
-                changes.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+                changes.append(self._record(a, "uninhibited",
+                                            f"gateway {gw} is back; this device is still not heard", now))
         for c in changes:
             self._emit(c)
         return changes
@@ -241,13 +243,10 @@ class AlertService:
                 s = silence_for(self.silences, self.index, a, now)
                 if s is not None:
                     a.data["silenced_by"] = s.id
-                    ev = AlertEvent(a.id, now, "system", "silenced", f"#{s.id} by {s.author}: {s.reason}")
+                    changes.append(self._record(a, "silenced", f"#{s.id} by {s.author}: {s.reason}", now))
                 elif held:
                     a.data.pop("silenced_by")
-                    ev = AlertEvent(a.id, now, "system", "unsilenced", f"silence #{held} is over")
-                else:
-                    continue
-                changes.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+                    changes.append(self._record(a, "unsilenced", f"silence #{held} is over", now))
         for c in changes:
             self._emit(c)
         return changes

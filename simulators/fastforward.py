@@ -76,6 +76,7 @@ class FastForward:
         step_s: service seconds per step (at most 240; None: :func:`auto_step`).
         seed: the model's randomness.
         injections: (offset s, hazard, device id): hazards started that far into the run.
+        qos: the MQTT QoS of the reports (the service's wait makes 0 safe on loopback).
         settle_timeout_s: how long the service waits for its ingest to take a step's messages
             (at most 120 s).
     """
@@ -92,6 +93,7 @@ class FastForward:
         seed: int = 0,
         injections: list[tuple[float, str, str]] | None = None,
         settle_timeout_s: float = 60.0,
+        qos: int = 1,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
@@ -108,6 +110,7 @@ class FastForward:
             check_hazard(hazard, known[device])  # raises ValueError for a wrong pairing
         self.injections = sorted(injections or [])
         self.step_s = step_s
+        self.qos = qos
         self.seed = seed
         self.settle_timeout_s = settle_timeout_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -207,7 +210,7 @@ class FastForward:
             reports = model.due(until, 10_000)
             for r in reports:
                 topic, payload = render(r, self.devices[r.device_idx], self.community_id)
-                infos.append(self.client.publish(topic, payload, qos=1))
+                infos.append(self.client.publish(topic, payload, qos=self.qos))
             if len(reports) < 10_000:
                 return
 

@@ -678,22 +678,24 @@ class Runner:
             n = self.http.get(f"/api/alerts/{a['id']}/notifications", params={"limit": 1000}).json()
             told = {x["recipient"] for x in n.get("items", [])}
             told |= set((n.get("escalation") or {}).get("told") or [])
-            missing = [x for x in e.told if x not in told]
-            if missing:
-                out.append(f"{missing} not told (told: {sorted(told)})")
-            wrong = [x for x in e.not_told if x in told]
-            if wrong:
-                out.append(f"{wrong} told")
+            out += _has_and_lacks(told, e.told, e.not_told, f"told {sorted(told)}")
         if e.timeline or e.not_timeline:
             tl = self.http.get(f"/api/alerts/{a['id']}").json().get("timeline", [])
             actions = [x["action"] for x in tl]
-            missing = [x for x in e.timeline if x not in actions]
-            if missing:
-                out.append(f"timeline {actions} lacks {missing}")
-            extra = [x for x in e.not_timeline if x in actions]
-            if extra:
-                out.append(f"timeline {actions} has {extra}")
+            out += _has_and_lacks(set(actions), e.timeline, e.not_timeline, f"timeline {actions}")
         return out
+
+
+def _has_and_lacks(got: set[str], must: list[str], must_not: list[str], what: str) -> list[str]:
+    """Problems: what ``got`` lacks of ``must``, and what it has of ``must_not``."""
+    out = []
+    missing = [x for x in must if x not in got]
+    if missing:
+        out.append(f"{what} lacks {missing}")
+    extra = [x for x in must_not if x in got]
+    if extra:
+        out.append(f"{what} has {extra}")
+    return out
 
 
 def run_all(target: Target, files: list[Loaded]) -> Iterator[Result]:
