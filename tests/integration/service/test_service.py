@@ -148,3 +148,86 @@ def test_manual_clock_endpoint_exists_only_in_manual_mode(broker, site_file, tmp
         assert offline[0]["assignee"]["id"] == "w-g2"
         assert httpx.post(f"{svc.api}/api/clock", json={"advance_s": -1}, headers=headers).status_code == 422
         pub.close()
+
+
+def test_silences_inhibitions_and_retired_devices_survive_a_restart(broker, tmp_path):
+    """A restart keeps a silence in force (and ends it on time), keeps a retired device
+    out of service, and keeps an inhibited alert inhibited until its gateway is back."""
+    site = tiny_site()
+    site["buildings"][0].setdefault("devices", []).append(
+        {"id": "gw-b1", "kind": "gateway", "heartbeat_s": 60})
+    site_file = write_site(tmp_path / "site.yaml", site)
+    token = "restart-admin-token-0123456789"
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def service(name: str) -> ServiceThread:
+        return ServiceThread(site=site_file, data_dir=tmp_path / "data", mqtt=broker.url,
+                             mqtt_client_id=f"it-restart-{name}", clock="manual", admin_token=token)
+
+    def post(svc, path, body):
+        r = httpx.post(f"{svc.api}{path}", json=body, headers=auth, timeout=10)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    def publish(svc, items):
+        pub = Publisher(broker.host, broker.port, client_id=f"it-restart-pub-{len(items)}")
+        try:
+            pub.publish_all(items)
+        finally:
+            pub.close()
+
+    def alert(svc, device, hazard):
+        items = httpx.get(f"{svc.api}/api/alerts", params={"device": device, "kind": hazard},
+                          headers=auth, timeout=5).json()["items"]
+        return items[0] if items else None
+
+    svc = service("a").start()
+    try:
+        t0 = svc.rt.clock()
+        silence = post(svc, "/api/silences", {"reason": "检修", "device_ids": ["smoke-101"],
+                                              "duration_s": 3600})
+        post(svc, "/api/devices/co-102/retire", {"note": "拆除"})
+        publish(svc, [("gridwatch/tiny/gw-b1/availability", "online"),
+                      ("gridwatch/tiny/gw-b1/availability", "offline"),
+                      ("gridwatch/tiny/gas-201/state", {"lel_pct": 0.0, "ts": t0, "seq": 1}),
+                      ("gridwatch/tiny/door-b1u1/state", {"open": False, "ts": t0, "seq": 1})])
+        wait_for(lambda: alert(svc, "gw-b1", "offline"), what="the gateway's offline alert")
+        post(svc, "/api/clock", {"advance_s": 1400})  # door-b1u1 silent past its limit
+        door = wait_for(lambda: alert(svc, "door-b1u1", "offline"), what="the door's offline alert")
+        assert door["data"]["inhibited_by"] == alert(svc, "gw-b1", "offline")["id"]
+    finally:
+        svc.stop()
+
+    svc = service("b").start()
+    try:
+        now = svc.rt.clock()
+        publish(svc, [("gridwatch/tiny/smoke-101/state", {"smoke": True, "ts": now, "seq": 1}),
+                      ("gridwatch/tiny/co-102/state", {"co_ppm": 900.0, "ts": now, "seq": 1}),
+                      ("gridwatch/tiny/gas-201/state", {"lel_pct": 40.0, "ts": now, "seq": 2})])
+        wait_for(lambda: alert(svc, "gas-201", "gas"), what="a live alarm")
+        smoke = wait_for(lambda: alert(svc, "smoke-101", "smoke"), what="the silenced alarm")
+        assert smoke["data"]["silenced_by"] == silence["id"]  # the silence held across the restart
+        assert alert(svc, "co-102", "co") is None  # retired stays retired
+        assert httpx.get(f"{svc.api}/api/devices/co-102", headers=auth).json()["retired"] is True
+        assert alert(svc, "door-b1u1", "offline")["data"]["inhibited_by"]
+        # the silence ends on time after the restart; the gateway comes back, and 5
+        # minutes later the still-silent door sensor speaks for itself
+        post(svc, "/api/clock", {"advance_s": 3700 - (now - t0)})
+        smoke = alert(svc, "smoke-101", "smoke")
+        assert "silenced_by" not in smoke["data"]
+        assert [e["action"] for e in httpx.get(f"{svc.api}/api/alerts/{smoke['id']}", headers=auth)
+                .json()["timeline"]][-1] == "unsilenced"
+        publish(svc, [("gridwatch/tiny/gw-b1/availability", "online"),
+                      ("gridwatch/tiny/gw-b1/state", {"rssi_dbm": -60, "ts": svc.rt.clock(), "seq": 5})])
+        wait_for(lambda: not alert(svc, "gw-b1", "offline")["active"], what="the gateway back")
+        post(svc, "/api/clock", {"advance_s": 200})
+        assert alert(svc, "door-b1u1", "offline")["data"]["inhibited_by"]  # its grace
+        publish(svc, [("gridwatch/tiny/gw-b1/state", {"rssi_dbm": -61, "ts": svc.rt.clock(), "seq": 6})])
+        wait_for(lambda: svc.rt.pipeline.stats.received >= 6, what="the heartbeat")
+        post(svc, "/api/clock", {"advance_s": 101})
+        door = alert(svc, "door-b1u1", "offline")
+        assert "inhibited_by" not in door["data"] and door["active"]
+        timeline = httpx.get(f"{svc.api}/api/alerts/{door['id']}", headers=auth).json()["timeline"]
+        assert [e["action"] for e in timeline][-1] == "uninhibited"
+    finally:
+        svc.stop()
