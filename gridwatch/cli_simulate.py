@@ -16,7 +16,8 @@ SIMULATE_HELP = """\
 Make every device of a site behave like the real thing and publish to an MQTT
 broker: heartbeats at each device's interval, batteries draining, signal
 strength, unit doors busy at rush hours, elderly residents going out in the
-morning, small gas and CO blips while people cook, the odd duplicate message.
+morning, small gas and CO blips while people cook, the odd duplicate message,
+and now and then a device whose radio link drops for a few hours (--fault-rate).
 
 Hazards (--inject HAZARD:DEVICE_ID, repeatable, started --inject-after
 seconds after the start):
@@ -106,6 +107,14 @@ def register(subparsers: Any) -> None:
         help="random seed; the same seed behaves the same (default %(default)s)",
     )
     p.add_argument("--qos", type=int, choices=[0, 1], default=1, help="MQTT QoS (default 1)")
+    p.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.002,
+        metavar="N",
+        help="radio link dropouts per device per simulated day, each 0.5-6 h: the service "
+        "sees the device go offline and come back (default %(default)s; 0 for none)",
+    )
     p.add_argument(
         "--client-id",
         default="gridwatch-simulator",
@@ -197,6 +206,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         username=user,
         password=password,
+        fault_rate=args.fault_rate,
     )
     try:
         sim.start()
@@ -257,7 +267,7 @@ def fast_forward_line(st: Any) -> str:
     return (
         f"sim {sim}  {done:6.1%}  {(st.sim_now - st.sim_start) / 86400:.2f} days in "
         f"{st.wall_s:.1f} s ({st.speedup:,.0f}x)  sent {st.sent:,} ({st.rate_per_s:,.0f}/s)  "
-        f"open alerts: {alerts}"
+        f"link dropouts {st.dropouts}  open alerts: {alerts}"
     )
 
 
@@ -277,7 +287,7 @@ def _fast_forward(index: Any, host: str, port: int, user: str | None, password: 
         ff = FastForward(index, api=args.url, token=args.token or os.environ.get("GRIDWATCH_ADMIN_TOKEN"),
                          host=host, port=port, step_s=args.step, seed=args.seed,
                          injections=[(args.inject_after, h, d) for h, d in injections],
-                         username=user, password=password)
+                         username=user, password=password, fault_rate=args.fault_rate)
     except ValueError as exc:
         print(f"gridwatch simulate: {exc}", file=sys.stderr)
         return 2

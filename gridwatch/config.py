@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     simulate: bool = False
     sim_rate: float = Field(default=1.0, gt=0, le=10_000)
     sim_hazard_after_s: float = Field(default=20.0, ge=0)
+    sim_fault_rate: float = Field(default=0.002, ge=0, le=100,
+                                  description="simulated link dropouts per device per day")
     clock: Literal["system", "manual"] = "system"
     admin_token: SecretStr | None = None
     store: Literal["sqlite", "influx"] = "sqlite"

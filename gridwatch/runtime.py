@@ -504,6 +504,7 @@ class Runtime:
         self.simulator = CommunitySimulator(
             self.index, host=self.mqtt_host, port=self.mqtt_port,
             rate_multiplier=self.settings.sim_rate, clock=self.clock,
+            fault_rate=self.settings.sim_fault_rate,
         )
         self.simulator.start()
         after = self.settings.sim_hazard_after_s

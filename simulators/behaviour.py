@@ -93,6 +93,7 @@ class DeviceState:
     tamper: bool = False
     hazard: Hazard | None = None
     extra: dict[str, float] = field(default_factory=dict)  # meal-time blips
+    link_down_until: float = float("-inf")  # wall time a lost radio link comes back
 
 
 def initial_state(device: SimDevice, rng: np.random.Generator, seq0: int) -> DeviceState:

@@ -99,6 +99,7 @@ class CommunitySimulator:
         warmup_s: first reports of all devices are spread over this many seconds.
         duplicate_prob: chance a report is sent twice.
         loss_prob: chance a report is lost.
+        fault_rate: link dropouts per device per simulated day (0.5-6 h each).
         routines: False for heartbeats and hazards only.
         availability: publish ``online`` (retained) on each device's
             availability topic before its first report.
@@ -120,6 +121,7 @@ class CommunitySimulator:
         warmup_s: float = 5.0,
         duplicate_prob: float = 0.002,
         loss_prob: float = 0.0,
+        fault_rate: float = 0.0,
         routines: bool = True,
         availability: bool = False,
         username: str | None = None,
@@ -134,6 +136,7 @@ class CommunitySimulator:
             "warmup_s": warmup_s,
             "duplicate_prob": duplicate_prob,
             "loss_prob": loss_prob,
+            "fault_rate": fault_rate,
             "routines": routines,
         }
         self.seed = seed
@@ -225,6 +228,11 @@ class CommunitySimulator:
         """End any hazard on a device; it reports its normal state at once."""
         with self._lock:
             self._running_model().clear(device_id, self.clock())
+
+    @property
+    def dropouts(self) -> int:
+        """Link dropouts begun so far."""
+        return self._model.dropouts if self._model is not None else 0
 
     def stats(self) -> SimStats:
         """Counters and the current send rate."""

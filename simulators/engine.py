@@ -43,7 +43,7 @@ CHINA_TZ_OFFSET_S = 8 * 3600
 HEARTBEAT_JITTER = (0.85, 1.0)  # never later than promised: the service watches for silence
 
 # Heap entry actions.
-_BEAT, _HAZARD, _EVENT, _PLAN, _NOW = range(5)
+_BEAT, _HAZARD, _EVENT, _PLAN, _NOW, _DROP = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,10 @@ class CommunityModel:
         tz_offset_s: the community's UTC offset, for daily routines.
         duplicate_prob: chance that a report is sent twice.
         loss_prob: chance that a report is lost (its seq is skipped).
+        fault_rate: link dropouts per device per simulated day: the device's radio
+            link is lost for half an hour to six hours (its reports in between are
+            lost, as a real device's are), so the service sees it go offline and
+            come back.
         routines: False to turn daily life off (heartbeats and hazards only).
     """
 
@@ -97,6 +101,7 @@ class CommunityModel:
         duplicate_prob: float = 0.002,
         loss_prob: float = 0.0,
         routines: bool = True,
+        fault_rate: float = 0.0,
     ) -> None:
         if rate_multiplier <= 0:
             raise ValueError("rate_multiplier must be positive")
@@ -108,6 +113,10 @@ class CommunityModel:
         self.tz_offset_s = tz_offset_s
         self.duplicate_prob = duplicate_prob
         self.loss_prob = loss_prob
+        if fault_rate < 0:
+            raise ValueError("fault_rate must not be negative")
+        self.fault_rate = fault_rate
+        self.dropouts = 0
         # A restarted simulator keeps counting upwards (below 10 reports/s per device).
         seq0 = int(start_ts * 10)
         self.states = [initial_state(d, rng, seq0) for d in self.devices]
@@ -158,7 +167,19 @@ class CommunityModel:
         for ev in plan_hour(self._routines, hour_start, tz_offset_s=self.tz_offset_s, rng=self.rng):
             if ev.sim_ts >= sim_ts:  # the part of the first hour already gone is skipped
                 self._push(self._wall(ev.sim_ts), _EVENT, ev.device_idx, ev)
+        if self.fault_rate:
+            self._plan_dropouts(max(sim_ts, hour_start))
         self._push(self._wall(hour_start + 3600.0), _PLAN, -1, hour_start + 3600.0)
+
+    def _plan_dropouts(self, sim_ts: float) -> None:
+        """Link dropouts starting in this hour: each device loses its link with chance
+        ``fault_rate / 24``, from a random minute, for 0.5-6 simulated hours."""
+        n = len(self.devices)
+        hit = (self.rng.random(n) < self.fault_rate / 24.0).nonzero()[0]
+        for idx in hit.tolist():
+            start = sim_ts + float(self.rng.uniform(0.0, 3600.0))
+            end = start + float(self.rng.uniform(0.5, 6.0)) * 3600.0
+            self._push(self._wall(start), _DROP, idx, self._wall(end))
 
     def due(self, now: float, limit: int = 10_000) -> list[Report]:
         """Reports due by ``now`` (at most about ``limit``; call again for the rest)."""
@@ -176,6 +197,9 @@ class CommunityModel:
                 self._event(idx, event, wall, out)
             elif action == _NOW:
                 self._report(idx, wall, out)
+            elif action == _DROP and isinstance(event, float):
+                self.states[idx].link_down_until = event
+                self.dropouts += 1
         return out
 
     # --- what happens ---
@@ -209,6 +233,8 @@ class CommunityModel:
         if state.hazard is not None and state.hazard.name == "silent":
             return
         state.seq += 1
+        if wall < state.link_down_until:
+            return  # the radio link is down: the message never leaves
         if self.loss_prob and self.rng.random() < self.loss_prob:
             return
         fields = readings(

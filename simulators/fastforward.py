@@ -44,6 +44,7 @@ class FastForwardStats:
         wall_s: wall seconds so far.
         open_alerts: open alerts in the service, by severity (last poll).
         hazards: active simulated hazards, device id → hazard.
+        dropouts: link dropouts begun so far.
     """
 
     sent: int = 0
@@ -53,6 +54,7 @@ class FastForwardStats:
     wall_s: float = 0.0
     open_alerts: dict[str, int] = field(default_factory=dict)
     hazards: dict[str, str] = field(default_factory=dict)
+    dropouts: int = 0
 
     @property
     def speedup(self) -> float:
@@ -76,6 +78,7 @@ class FastForward:
         step_s: service seconds per step (at most 240; None: :func:`auto_step`).
         seed: the model's randomness.
         injections: (offset s, hazard, device id): hazards started that far into the run.
+        fault_rate: link dropouts per device per simulated day (see CommunityModel).
         qos: the MQTT QoS of the reports (the service's wait makes 0 safe on loopback).
         settle_timeout_s: how long the service waits for its ingest to take a step's messages
             (at most 120 s).
@@ -94,6 +97,7 @@ class FastForward:
         injections: list[tuple[float, str, str]] | None = None,
         settle_timeout_s: float = 60.0,
         qos: int = 1,
+        fault_rate: float = 0.0,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
@@ -111,6 +115,7 @@ class FastForward:
         self.injections = sorted(injections or [])
         self.step_s = step_s
         self.qos = qos
+        self.fault_rate = fault_rate
         self.seed = seed
         self.settle_timeout_s = settle_timeout_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -174,7 +179,7 @@ class FastForward:
         st.sim_start = st.sim_now = start
         st.sim_end = start + duration_s
         model = CommunityModel(self.devices, start_ts=start, rng=np.random.default_rng(self.seed),
-                               warmup_s=min(self.step_s, 60.0))
+                               warmup_s=min(self.step_s, 60.0), fault_rate=self.fault_rate)
         pending = list(self.injections)
         t0 = time.monotonic()
         last_progress = 0.0
@@ -196,6 +201,7 @@ class FastForward:
             st.sim_now = now
             st.wall_s = time.monotonic() - t0
             st.hazards = model.hazards()
+            st.dropouts = model.dropouts
             if progress is not None and (time.monotonic() - last_progress >= 0.5 or now >= st.sim_end):
                 st.open_alerts = self._open_alerts()
                 progress(st)

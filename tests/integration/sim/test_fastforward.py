@@ -39,7 +39,7 @@ def test_two_days_in_seconds_with_an_injected_leak(tmp_path):
                 start = api.get("/api/health").json()["time"]
                 p = simulate("--site", str(site), "--mqtt", broker.url, "--fast-forward", "2d",
                              "--url", svc.api, "--inject", "water_leak:water-101",
-                             "--inject-after", "36000")
+                             "--inject-after", "36000", "--fault-rate", "0")
                 assert p.returncode == 0, p.stderr[-3000:]
                 assert "100.0%" in p.stderr and "2.00 days" in p.stderr
                 health = api.get("/api/health").json()
@@ -67,6 +67,35 @@ def test_two_days_in_seconds_with_an_injected_leak(tmp_path):
                         quiet_since = max([start, *changes])
                         assert a["raised_at"] - quiet_since >= 86400 - 1, (a, changes[-3:])
                 assert {x["hazard"] for x in alerts} <= {"water_leak", "welfare"}, alerts
+        finally:
+            svc.stop()
+
+
+def test_link_dropouts_are_offline_alerts_that_clear(tmp_path):
+    """A day with many radio dropouts: each offline alert is a real silence of its
+    device longer than its limit, and devices that are heard again clear theirs."""
+    site = SITES_DIR / "small.yaml"
+    with MosquittoServer() as broker:
+        svc = ServiceProcess(["--site", str(site), "--data-dir", str(tmp_path / "data"),
+                              "--mqtt", broker.url, "--clock", "manual"],
+                             env={"GRIDWATCH_ADMIN_TOKEN": TOKEN}, log=tmp_path / "svc.log").start()
+        try:
+            with httpx.Client(base_url=svc.api, headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+                start = api.get("/api/health").json()["time"]
+                p = simulate("--site", str(site), "--mqtt", broker.url, "--fast-forward", "1d",
+                             "--url", svc.api, "--fault-rate", "3", "--seed", "3")
+                assert p.returncode == 0, p.stderr[-3000:]
+                dropouts = int(p.stderr.rsplit("link dropouts ", 1)[1].split()[0])
+                assert dropouts >= 20  # 3 a device-day, 18 devices
+                alerts = api.get("/api/alerts", params={"kind": "offline", "limit": 500}).json()["items"]
+                assert len(alerts) >= 5
+                assert any(not a["active"] for a in alerts)  # devices came back
+                for a in alerts[:10]:
+                    rows = api.get(f"/api/devices/{a['device_id']}/readings",
+                                   params={"start": start - 1, "end": a["raised_at"] + 1}).json()["items"]
+                    last = max([start, *(r["ts"] for r in rows if r["ts"] <= a["raised_at"])])
+                    beat = api.get(f"/api/devices/{a['device_id']}").json()["heartbeat_s"]
+                    assert a["raised_at"] - last >= 2 * beat + 120 - 1, a  # a real silence
         finally:
             svc.stop()
 

@@ -216,3 +216,25 @@ def test_hour_planning_never_loops_on_float_rounding(rate):
             hours += 1
             assert hours < 10_000, "the simulator stopped advancing"
         assert model.sim_time(t) >= start + 3 * 3600.0 - 1e-3
+
+
+def test_link_dropouts_silence_a_device_for_half_an_hour_to_six_hours():
+    devices = [SimDevice(f"gw{i}", DeviceKind.GATEWAY, 120.0, place_kind="building") for i in range(40)]
+    model = _model(devices, fault_rate=2.0, rate_multiplier=3600.0)  # a simulated hour per second
+    reports = _run(model, T0 + 48, step=0.01)  # two simulated days
+    assert 80 <= model.dropouts <= 250  # 2 per device-day, 40 devices, 2 days: about 160
+    gaps = []
+    for dev in devices:
+        ts = [model.sim_time(r.ts) for r in reports if r.device_id == dev.id]
+        gaps += [b - a for a, b in zip(ts, ts[1:], strict=False) if b - a > 130.0]
+    # every silence longer than a heartbeat is a dropout: 0.5-6 h (overlapping ones add up)
+    assert gaps and min(gaps) >= 0.5 * 3600 - 130 and max(gaps) <= 12 * 3600 + 130
+    seqs = [r.seq for r in reports if r.device_id == "gw0"]
+    assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)  # counting on while unheard
+
+
+def test_no_dropouts_by_default():
+    model = _model([GW], rate_multiplier=3600.0)
+    reports = _run(model, T0 + 24, step=0.01)
+    ts = [model.sim_time(r.ts) for r in reports]
+    assert model.dropouts == 0 and max(np.diff(ts)) <= 121.0
