@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
 from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
 from alerts.rules.types import LIFE_SAFETY, Severity, Transition
@@ -266,7 +266,10 @@ class AlertService:
         if not building_id:
             return None
         best: Alert | None = None
-        for a in self.store.open_alerts():
+        nearby = self.store.list_alerts(statuses=tuple(OPEN_STATUSES), grid_ids=[alert.grid_id],
+                                        hazard=alert.hazard, since=alert.raised_at - INCIDENT_WINDOW_S,
+                                        limit=1000)
+        for a in nearby:
             if (a.hazard == alert.hazard and a.device_id != alert.device_id and a.active
                     and a.data.get("building_id") == building_id
                     and not a.data.get("grouped_into")
