@@ -79,6 +79,8 @@ DEFAULT_POLICIES: tuple[EscalationPolicy, ...] = (
 DEFAULT_RESOLVE_WITHIN_S = {"critical": 7200.0, "warning": 86400.0, "info": 259200.0}
 # Levels past the grid: an alert escalated to them was not handled inside the grid.
 OUTSIDE_GRID = frozenset({"deputy", "head"})
+# At most one "more detectors joined" notice per incident in this many seconds.
+INCIDENT_UPDATE_S = 60.0
 # Alert data keys that mean "do not notify" (a silence, an inhibiting outage, a parent
 # incident that is notified instead).
 SUPPRESSING_KEYS = ("silenced_by", "inhibited_by", "grouped_into")
@@ -114,6 +116,8 @@ class EscalationState:
         overdue_sent: the resolution deadline notice went out.
         acknowledged: a person took it: no more steps or reminders.
         suppressed: the alert was not notified because of a silence or inhibition.
+        joined: devices that joined this incident and are not announced yet.
+        last_update_at: when the last incident update went out.
     """
 
     alert_id: int
@@ -125,6 +129,8 @@ class EscalationState:
     overdue_sent: bool = False
     acknowledged: bool = False
     suppressed: str | None = None
+    joined: list[str] = field(default_factory=list)
+    last_update_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -346,11 +352,27 @@ class EscalationEngine:
             return
         new = [i for i in self._ids(alert, policy.steps[0].notify, now) if i not in already]
         state.told.extend(new)
-        if parent is not None:
-            parent.told.extend(i for i in new if i not in parent.told)
-            self.book.save(parent)
         self._send(alert, first_notice(alert), new, now,
                    f"part of incident #{alert.data['grouped_into']}", 0)
+        if parent is not None:
+            parent.joined.append(str(alert.data.get("address") or alert.device_id or alert.id))
+            parent_alert = self.alerts.get(parent.alert_id)
+            if parent_alert is not None:  # those just told by the alarm need no update
+                self._update(parent_alert, parent, now)
+            parent.told.extend(i for i in new if i not in parent.told)
+            self.book.save(parent)
+
+    def _update(self, alert: Alert, state: EscalationState, now: float) -> None:
+        """Tell everyone an incident reached that more detectors joined it: at once for
+        the first, then at most once per ``INCIDENT_UPDATE_S`` with all that joined since
+        (several flats alarming are news for the person on the way; a page per detector
+        is noise)."""
+        if not state.joined or now < state.last_update_at + INCIDENT_UPDATE_S:
+            return
+        reason = "; ".join(state.joined)
+        state.joined, state.last_update_at = [], now
+        self._send(alert, NoticeType.INCIDENT_UPDATE, list(state.told), now, reason,
+                   max(state.next_step - 1, 0))
 
     def _run(self, alert: Alert, state: EscalationState, now: float) -> int:
         reason = _suppressed_by(alert)
@@ -365,7 +387,8 @@ class EscalationEngine:
             return 0
         policy = policy_for(self.config, alert.hazard, alert.severity)
         sent = 0
-        changed = False
+        changed = bool(state.joined)
+        self._update(alert, state, now)
         if not state.acknowledged and alert.status is AlertStatus.RAISED:
             while (state.next_step < len(policy.steps)
                    and now >= state.started_at + policy.steps[state.next_step].after_s):

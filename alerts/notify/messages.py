@@ -44,6 +44,7 @@ NOTICE_NAMES: dict[NoticeType, tuple[str, str]] = {
     NoticeType.ESCALATION: ("升级上报", "Escalated"),
     NoticeType.REMINDER: ("催办", "Reminder"),
     NoticeType.OVERDUE: ("超时未处置", "Overdue"),
+    NoticeType.INCIDENT_UPDATE: ("事件更新", "Incident update"),
 }
 UNITS = {"gas": "%LEL", "co": "ppm", "heat": "°C", "battery_low": "%"}
 ADVICE: dict[str, tuple[str, str]] = {
@@ -94,6 +95,10 @@ def render(notice: Notice, *, language: str = "zh", public_url: str = "",
         lines.append(("Not acknowledged in time: " if en else "未及时响应，已升级：") + notice.reason)
     elif notice.notice is NoticeType.OVERDUE:
         lines.append("Not resolved by the deadline." if en else "超过处置时限仍未办结。")
+    elif notice.notice is NoticeType.INCIDENT_UPDATE:
+        lines.append(("More detectors joined this incident: " if en else "同一事件新增报警：")
+                     + notice.reason)
+        lines.append(f"{'What to do' if en else '处置'}: {ADVICE.get(a.hazard, FAULT_ADVICE)[i]}")
     else:
         advice = ADVICE.get(a.hazard, FAULT_ADVICE)[i]
         lines.append(f"{'What to do' if en else '处置'}: {advice}")

@@ -28,6 +28,7 @@ class NoticeType(StrEnum):
     ESCALATION = "escalation"  # not acknowledged in time: told to the next level
     REMINDER = "reminder"  # repeat until acknowledged
     OVERDUE = "overdue"  # resolution deadline passed
+    INCIDENT_UPDATE = "incident_update"  # more detectors joined an incident (rate-limited)
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,8 +210,11 @@ def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
     second = w.alerts.apply([t], w.clock.t)[0].alert
     assert second.data["grouped_into"] == first.id
     assert w.state.get_alert(first.id).data["children"] == [second.id]
-    # the grid worker is not paged twice; the elderly resident's contact hears of it
-    assert w.told()[-1] == ("alarm", ["contact:b1-u1-102:0"])
+    # the grid worker is not paged again with an alarm but told the incident grew;
+    # the elderly resident's contact hears of it
+    assert w.told()[-2:] == [("alarm", ["contact:b1-u1-102:0"]),
+                             ("incident_update", ["w-g1", "w-g1a"])]
+    assert "102" in w.notifier.notices[-1].reason
     assert [e.action for e in w.state.alert_events(second.id)][:3] == [
         "raised", "grouped", "notice_suppressed"]
     w.advance(120)  # the incident escalates; the grouped alert does not on its own
@@ -221,21 +224,33 @@ def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
     # a third detector names the second (itself grouped): it joins the incident, never nests
     t3 = Transition(ids.index("smoke-101b"), Hazard.SMOKE, Severity.CRITICAL, w.clock.t, 1.0,
                     f"incident:{ids.index('smoke-102')}")
+    before = len(w.told(NoticeType.INCIDENT_UPDATE))
     third = w.alerts.apply([t3], w.clock.t)[0].alert
     assert third.data["grouped_into"] == first.id
     assert w.state.get_alert(first.id).data["children"] == [second.id, third.id]
+    assert len(w.told(NoticeType.INCIDENT_UPDATE)) == before + 1  # 2 minutes after the last
 
 
 def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_time(tmp_path):
     def third_gas(site):
-        site["buildings"][0]["units"][0]["households"][0]["devices"].append(
-            {"id": "gas-101b", "kind": "gas", "heartbeat_s": 600})
+        site["buildings"][0]["units"][0]["households"][0]["devices"] += [
+            {"id": "gas-101b", "kind": "gas", "heartbeat_s": 600},
+            {"id": "gas-101c", "kind": "gas", "heartbeat_s": 600}]
 
     w = World(tmp_path, mutate=third_gas)
     first = w.raise_("gas-101", Hazard.GAS)
     w.advance(120)
     second = w.raise_("gas-102", Hazard.GAS)  # another flat of building 1, 2 minutes later
     assert second.data["grouped_into"] == first.id
+    assert len(w.told(NoticeType.INCIDENT_UPDATE)) == 1
+    w.advance(10)
+    w.raise_("gas-101c", Hazard.GAS)  # a third 10 s later: announced with the next update
+    assert len(w.told(NoticeType.INCIDENT_UPDATE)) == 1
+    w.advance(50)
+    assert len(w.told(NoticeType.INCIDENT_UPDATE)) == 2
+    update = [n for n in w.notifier.notices if n.notice is NoticeType.INCIDENT_UPDATE][-1]
+    assert "101" in update.reason and update.alert.id == first.id
+    w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
     other = w.raise_("gas-201", Hazard.GAS)  # building 2: its own alert
     assert "grouped_into" not in other.data
     heat = w.raise_("heat-201", Hazard.HEAT)  # building 2 again, another hazard
@@ -244,5 +259,4 @@ def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_
     late = w.raise_("gas-101b", Hazard.GAS)
     assert "grouped_into" not in late.data
     w.clear("gas-101", Hazard.GAS)  # a cleared first alert is no incident to join
-    w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
     assert w.state.get_alert(second.id).status.value == "acknowledged"
