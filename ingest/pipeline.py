@@ -211,7 +211,7 @@ class IngestPipeline:
         # ``received`` (the manual clock's received_at_least) then only has the alert
         # side's queue to wait for.
         s = self.stats
-        s.received += len(msgs)
+        s.received += len(msgs) - decoded.skipped  # our own alert notices are not input
         s.stored += len(decoded.batch)
         s.batches += 1
         s.dead.update(d.reason for d in decoded.dead)

@@ -349,6 +349,8 @@ class InfluxReadingStore:
         results: list[Any] = body.get("results", [])
         for result in results:
             if "error" in result:
+                if str(result["error"]).startswith("database not found") and method == "GET":
+                    return []  # nothing written yet (1.x creates it on the first write)
                 raise StoreError(f"InfluxQL error: {result['error']}")
         return results
 

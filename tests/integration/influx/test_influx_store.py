@@ -306,3 +306,13 @@ def test_settings_factory_round_trip(influx_server, database, tmp_path):
         assert (tmp_path / "influx-spool").is_dir()
     finally:
         store.close()
+
+
+def test_reads_before_the_first_write_are_empty_not_errors(own_influx_server, make_store):
+    """A service that started a moment ago may not have created its database yet (1.x
+    creates it with the first write): its history and counts are empty, not errors."""
+    store = make_store(own_influx_server.url, "gw_never_written", create_database=False)
+    assert store.count() == 0
+    assert store.history("gas-101", 0.0, 2e9) == []
+    with pytest.raises(StoreError):
+        store.query("SELEKT nonsense")
