@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--all", action="store_true", help="the whole bundled library")
     run.add_argument("--url", help="API of a running service on the manual clock")
     run.add_argument("--mqtt", help="its broker, mqtt://host:port (with --url)")
-    run.add_argument("--token", help="its admin token (with --url)")
+    run.add_argument("--token", help="its admin token (with --url; default: $GRIDWATCH_ADMIN_TOKEN)")
     run.add_argument("--community", help="its community id (with --url; default: from the site)")
     run.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
     run.add_argument("--quiet", action="store_true", help="only the summary line and failures")
@@ -138,8 +138,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     results: list[Result] = []
     if args.url:
+        import os  # noqa: PLC0415
+
+        args.token = args.token or os.environ.get("GRIDWATCH_ADMIN_TOKEN")
         if not args.mqtt or not args.token:
-            print("gridwatch scenario run: --url needs --mqtt and --token", file=sys.stderr)
+            print("gridwatch scenario run: --url needs --mqtt and --token "
+                  "(or GRIDWATCH_ADMIN_TOKEN)", file=sys.stderr)
             return 2
         u = urlsplit(args.mqtt)
         community = args.community or load_site(loaded[0].site_path).community.id

@@ -112,11 +112,15 @@ def test_the_library_drives_a_running_service_on_mosquitto(tmp_path):
         try:
             junit = tmp_path / "run.xml"
             p = gridwatch("scenario", "run", *map(str, chosen), "--url", svc.api, "--mqtt",
-                          broker.url, "--token", token, "--junit", str(junit))
+                          broker.url, "--junit", str(junit),
+                          env={"GRIDWATCH_ADMIN_TOKEN": token})  # the token from the environment
+            no_token = gridwatch("scenario", "run", str(chosen[0]), "--url", svc.api, "--mqtt",
+                                 broker.url, env={"GRIDWATCH_ADMIN_TOKEN": ""})
         finally:
             svc.stop()
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.strip().splitlines()[-1] == "4 of 4 scenarios passed"
+    assert no_token.returncode == 2 and "--token" in no_token.stderr
     root = ET.parse(junit).getroot()
     assert sum(int(s.get("tests", "0")) for s in root.findall("testsuite")) >= 5
 
