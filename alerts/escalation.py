@@ -376,8 +376,8 @@ class EscalationEngine:
 
     def _run(self, alert: Alert, state: EscalationState, now: float) -> int:
         reason = _suppressed_by(alert)
-        if reason and alert.data.get("grouped_into") and state.next_step == 0:
-            self._join_incident(alert, state, now)
+        if reason and reason.startswith("grouped_into") and state.next_step == 0:
+            self._join_incident(alert, state, now)  # not while silenced or inhibited
         if reason:
             if state.suppressed != reason:
                 state.suppressed = reason

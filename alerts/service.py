@@ -18,7 +18,7 @@ from alerts.lifecycle import act, alert_key, apply_transition, report, report_ke
 from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
 from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
-from alerts.rules.types import LIFE_SAFETY, Severity, Transition
+from alerts.rules.types import LIFE_SAFETY, Hazard, Severity, Transition
 from alerts.system import SystemHazard, system_key, system_transition
 from sensors.errors import GridWatchError
 from sensors.registry import DeviceTable
@@ -71,8 +71,10 @@ def _facts(alert: Alert, place: Place, assignment: Assignment, index: SiteIndex)
 # How long the devices behind a gateway that came back have to be heard again before
 # their own offline alerts speak (a Zigbee device rejoins and reports within minutes).
 GATEWAY_GRACE_S = 300.0
-# Life-safety alerts of one hazard in one building this close together are one incident.
+# Alerts of one of these hazards in one building this close together are one incident:
+# several detectors sensing the same fire or leak, or a building losing power or network.
 INCIDENT_WINDOW_S = 600.0
+GROUPED_BY_BUILDING = LIFE_SAFETY | {Hazard.OFFLINE}
 
 
 class AlertService:
@@ -132,7 +134,7 @@ class AlertService:
                 if created:
                     _facts(alert, place, assignment, self.index)
                 parent = None if alert.data.get("grouped_into") else self._incident_of(t)
-                if parent is None and created and t.hazard in LIFE_SAFETY:
+                if parent is None and created and t.hazard in GROUPED_BY_BUILDING:
                     parent = self._building_incident(alert, place.building_id)
                 if parent is not None:
                     alert.data["grouped_into"] = parent.id
@@ -260,9 +262,9 @@ class AlertService:
         return self.set_silences(self.silences, now)
 
     def _building_incident(self, alert: Alert, building_id: str | None) -> Alert | None:
-        """The incident a new life-safety alert joins: the earliest open alert of the same
-        hazard in the same building raised within ``INCIDENT_WINDOW_S`` and not itself
-        part of another (several detectors of one building are one incident)."""
+        """The incident a new alert joins: the earliest open alert of the same hazard in
+        the same building raised within ``INCIDENT_WINDOW_S`` and not itself part of
+        another (several detectors of one building are one incident)."""
         if not building_id:
             return None
         best: Alert | None = None

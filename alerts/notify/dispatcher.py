@@ -37,7 +37,8 @@ from store.notify import Attempt, NotifyStore
 
 log = logging.getLogger(__name__)
 
-TWO_CHANNEL_NOTICES = frozenset({NoticeType.ALARM, NoticeType.ESCALATION, NoticeType.REMINDER})
+TWO_CHANNEL_NOTICES = frozenset({NoticeType.ALARM, NoticeType.ESCALATION, NoticeType.REMINDER,
+                                 NoticeType.INCIDENT_UPDATE})
 
 
 def redact(url: str) -> str:

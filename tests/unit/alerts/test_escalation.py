@@ -260,3 +260,28 @@ def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_
     assert "grouped_into" not in late.data
     w.clear("gas-101", Hazard.GAS)  # a cleared first alert is no incident to join
     assert w.state.get_alert(second.id).status.value == "acknowledged"
+
+
+def test_a_building_losing_power_is_one_offline_incident_and_inhibition_still_holds(tmp_path):
+    def with_gateway(site):
+        site["buildings"][1].setdefault("devices", []).append(
+            {"id": "gw-b2", "kind": "gateway", "heartbeat_s": 60})
+
+    w = World(tmp_path, mutate=with_gateway)
+    first = w.raise_("gas-101", Hazard.OFFLINE, Severity.WARNING, 1.0)
+    w.advance(30)
+    second = w.raise_("smoke-101", Hazard.OFFLINE, Severity.WARNING, 1.0)
+    assert second.data["grouped_into"] == first.id  # one building, 30 s apart: one incident
+    assert [k for k, _ in w.told()] == ["fault", "incident_update"]  # no second fault page
+    # in building 2 the gateway went first; its detectors fall silent 12 minutes later:
+    # inhibited, and one incident of their own that pages nobody behind the inhibition
+    gw = w.raise_("gw-b2", Hazard.OFFLINE, Severity.WARNING, 1.0)
+    w.advance(720)
+    before = len(w.notifier.notices)
+    gas = w.raise_("gas-201", Hazard.OFFLINE, Severity.WARNING, 1.0)
+    w.advance(30)
+    heat = w.raise_("heat-201", Hazard.OFFLINE, Severity.WARNING, 1.0)
+    assert gas.data["inhibited_by"] == gw.id and "grouped_into" not in gas.data
+    assert heat.data["inhibited_by"] == gw.id and heat.data["grouped_into"] == gas.id
+    w.advance(120)
+    assert [n.alert.id for n in w.notifier.notices[before:] if n.alert.id in (gas.id, heat.id)] == []
