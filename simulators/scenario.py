@@ -36,6 +36,8 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SITES_DIR = SCENARIO_DIR / "sites"
 
 Seconds = Annotated[float, Field(ge=0, le=60 * 86400)]
+MAX_MESSAGES = 200_000  # a scenario's timeline, expanded (repeats and ramps included)
+MAX_FILE_BYTES = 4 << 20
 
 
 class ScenarioError(GridWatchError):
@@ -207,6 +209,21 @@ class Scenario(_M):
     expect: list[Expect] = Field(min_length=1)
     tags: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _bounded(self) -> Scenario:
+        n = 0
+        for ev in self.events:
+            if ev.repeat is not None:
+                n += int(ev.repeat.until_s // ev.repeat.every_s) + 1
+            elif ev.ramp is not None:
+                n += int(ev.ramp.until_s // ev.ramp.every_s) + 1
+            else:
+                n += 1
+        if n > MAX_MESSAGES:
+            raise ValueError(f"the events expand to {n:,} messages; a scenario has at most "
+                             f"{MAX_MESSAGES:,}")
+        return self
+
 
 @dataclass(slots=True)
 class Loaded:
@@ -236,8 +253,10 @@ def load_scenario(path: Path) -> Loaded:
         ScenarioError: not YAML, or not a scenario (each problem with its path).
     """
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB: not a scenario")
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
         sc = Scenario.model_validate(data)

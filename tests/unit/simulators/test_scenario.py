@@ -46,6 +46,8 @@ def test_the_library_has_at_least_25_scenarios_and_every_one_loads():
     ("name: x\nduration_s: 10\nbogus: 1\nexpect:\n  - {no_alert: {}}\n", "bogus", "Extra inputs"),
     ("name: x\nduration_s: 10\nstart_local: '25:00'\nexpect:\n  - {no_alert: {}}\n", "start_local",
      "pattern"),
+    ("name: x\nduration_s: 10\nevents:\n  - {device: gas-101, state: {}, repeat: {every_s: 0.001, "
+     "until_s: 2592000}}\nexpect:\n  - {no_alert: {}}\n", "(top)", "at most 200,000"),
 ])
 def test_a_bad_scenario_is_refused_with_its_path_and_problem(tmp_path, text, where, problem):
     p = write(tmp_path, text)
@@ -80,6 +82,14 @@ expect:
 def test_not_yaml_and_missing_site_are_refused(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(write(tmp_path, "name: [unclosed\n"))
+    binary = tmp_path / "b.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(binary)
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (5 << 20))
+    with pytest.raises(ScenarioError, match="larger than 4 MiB"):
+        load_scenario(big)
     with pytest.raises(ScenarioError, match="site: no file"):
         load_scenario(write(tmp_path, "name: x\nsite: nowhere.yaml\nduration_s: 1\n"
                                       "expect:\n  - {no_alert: {}}\n", "t.yaml"))
