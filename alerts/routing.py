@@ -73,9 +73,10 @@ def place_of_id(index: SiteIndex, place_id: str) -> Place | None:
         b, u = index.units[place_id]
         return Place(u.id, "unit", None, None, u.id, u.name, b.id, b.name, b.compound,
                      u.micro_grid, b.grid, _pc(index, b.id), False)
-    b = index.buildings.get(place_id)
-    if b is None:
+    building = index.buildings.get(place_id)
+    if building is None:
         return None
+    b = building
     return Place(b.id, "building", None, None, None, None, b.id, b.name, b.compound, None,
                  b.grid, _pc(index, b.id), False)
 

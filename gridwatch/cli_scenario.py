@@ -77,6 +77,8 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def embedded_service(site: Path, *, mqtt: str | None = None) -> Iterator[Any]:
     """A whole GridWatch on the manual clock in a thread: yields a scenario Target."""
+    from pydantic import SecretStr  # noqa: PLC0415
+
     from gridwatch.config import Settings  # noqa: PLC0415
     from gridwatch.runtime import Runtime  # noqa: PLC0415
     from simulators.scenario import ScenarioError, Target  # noqa: PLC0415
@@ -84,7 +86,7 @@ def embedded_service(site: Path, *, mqtt: str | None = None) -> Iterator[Any]:
     token = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="gw-scenario-") as tmp:
         settings = Settings(site=site, data_dir=Path(tmp), port=_free_port(), mqtt=mqtt,
-                            mqtt_port=_free_port(), clock="manual", admin_token=token,
+                            mqtt_port=_free_port(), clock="manual", admin_token=SecretStr(token),
                             console=False, mqtt_client_id=f"gw-scenario-{secrets.token_hex(4)}")
         rt = Runtime(settings)
         ready = threading.Event()

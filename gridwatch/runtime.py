@@ -336,7 +336,7 @@ class Runtime:
         with self.engine_lock:
             snap = self.engine.snapshot()
         buf = io.BytesIO()
-        np.savez(buf, **snap)
+        np.savez(buf, **snap)  # type: ignore[arg-type]  # numpy's stub types allow_pickle only
         self.state.put_blob(SNAPSHOT_KEY, buf.getvalue())
         with self.pipeline.lock:
             rows = self.live.rows()

@@ -134,7 +134,7 @@ class MqttIngest:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = "<topic not UTF-8>"
-        self._buf.append((RawMessage(topic, msg.payload, self.clock(), msg.mid, msg.qos),
+        self._buf.append((RawMessage(topic, bytes(msg.payload), self.clock(), msg.mid, msg.qos),
                           self._generation))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class MqttIngest:
             if self._ever_connected:
                 self._client.reconnect()
             elif t.protocol == 5:
-                props = Properties(PacketTypes.CONNECT)
+                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = SESSION_EXPIRY_S
                 props.ReceiveMaximum = t.receive_maximum
                 self._client.connect(t.host, t.port, t.keepalive_s, clean_start=False,

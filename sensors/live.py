@@ -75,7 +75,7 @@ class LiveState:
 
     def rows(self) -> list[tuple[str, float | None, bool | None, dict[str, Any]]]:
         """Every seen device as (id, last_seen, online, fields) for persistence."""
-        out = []
+        out: list[tuple[str, float | None, bool | None, dict[str, Any]]] = []
         for idx in np.flatnonzero(~np.isnan(self.last_seen)).tolist():
             on = int(self.online[idx])
             out.append((self.table.ids[idx], float(self.last_seen[idx]),

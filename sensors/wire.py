@@ -152,16 +152,16 @@ def decode_state(payload: bytes, recv_ts: float, max_skew_s: float = 300.0) -> S
             if t is not float and t is not int:
                 raise DecodeError("wrong_type", f"{key} must be a number")
             col, lo, hi = spec
-            if not (lo <= raw <= hi):  # type: ignore[operator]
+            if not (lo <= raw <= hi):
                 raise DecodeError("out_of_range", f"{key}={raw!r} outside [{lo:g}, {hi:g}]")
-            values[col] = float(raw)  # type: ignore[arg-type]
+            values[col] = float(raw)
         elif key == "ts":
             if raw is not None:
                 device_ts = _parse_ts(raw)
         elif key == "seq":
-            if type(raw) is not int or not (0 <= raw < 2**63):  # type: ignore[operator]
+            if type(raw) is not int or not (0 <= raw < 2**63):
                 raise DecodeError("wrong_type", "seq must be a non-negative integer")
-            seq = raw  # type: ignore[assignment]
+            seq = raw
         # Unknown keys are ignored: devices add fields over firmware versions.
     if device_ts is not None and abs(device_ts - recv_ts) <= max_skew_s:
         return StateMessage(device_ts, device_ts, seq, values, False)
@@ -188,5 +188,5 @@ def decode_availability(payload: bytes) -> bool:
     if isinstance(obj, dict):
         obj = obj.get("state")
     if obj in ("online", "offline"):
-        return obj == "online"
+        return bool(obj == "online")
     raise DecodeError("bad_availability", "availability must be 'online' or 'offline'")

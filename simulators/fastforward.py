@@ -16,15 +16,16 @@ the same as living through it (the same seed gives the same messages).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.behaviour import check_hazard
+from simulators.behaviour import SimDevice, check_hazard
 from simulators.community import SimulatorError, sim_devices
 from simulators.engine import CommunityModel, render
 from topology.index import SiteIndex
@@ -127,7 +128,7 @@ class FastForward:
         self.host, self.port = host, port
         self.stats = FastForwardStats()
 
-    def _health(self) -> dict:
+    def _health(self) -> dict[str, Any]:
         r = self.http.get("/api/health")
         r.raise_for_status()
         return dict(r.json())
@@ -229,7 +230,7 @@ class FastForward:
         return {"open": int(alerts.get("open", 0))} if isinstance(alerts, dict) else {}
 
 
-def auto_step(devices: list) -> float:
+def auto_step(devices: Sequence[SimDevice]) -> float:
     """The longest step that keeps the service's view true: a report is heard when its
     step ends, so a device looks silent for up to its heartbeat plus a step; the
     service's device list calls it out of contact past two heartbeats and a minute."""

@@ -549,7 +549,7 @@ class Runner:
             while i < len(steps):
                 at = steps[i].at
                 self._advance_to(start + at)
-                infos = []
+                infos: list[mqtt.MQTTMessageInfo] = []
                 while i < len(steps) and steps[i].at == at:
                     s = steps[i]
                     if s.kind == "action":

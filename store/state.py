@@ -352,7 +352,7 @@ class StateStore:
 
     def silences(self, *, ending_after: float | None = None) -> list[Silence]:
         """Every silence, newest first (only those ending after a time, when given)."""
-        sql, args = "SELECT data FROM silences", ()
+        sql, args = "SELECT data FROM silences", tuple[float, ...]()
         if ending_after is not None:
             sql, args = sql + " WHERE ends_at > ?", (ending_after,)
         with self._lock:

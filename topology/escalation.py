@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Level = Literal["worker", "assistant", "micro_grid_leader", "grid_leader", "branch_secretary",
                 "deputy", "head", "property", "contacts"]
 SeverityName = Literal["info", "warning", "critical"]
+_OVERDUE_DEFAULT: tuple[Level, ...] = ("grid_leader", "deputy")
 HazardName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
@@ -59,7 +60,7 @@ class EscalationPolicy(_Model):
     repeat_max: int = Field(default=20, ge=0, le=1000)
     resolve_within_s: float | None = Field(default=None, gt=0, description="Resolution deadline; "
                                            "default by severity")
-    overdue_notify: list[Level] = Field(default_factory=lambda: ["grid_leader", "deputy"])
+    overdue_notify: list[Level] = Field(default_factory=lambda: list(_OVERDUE_DEFAULT))
 
 
 class EscalationConfig(_Model):

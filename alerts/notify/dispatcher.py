@@ -181,7 +181,7 @@ class Dispatcher:
                        else apprise.NotifyType.WARNING)
         if notice.notice in (NoticeType.ALARM_CLEARED, NoticeType.FAULT_RECOVERED):
             notify_type = apprise.NotifyType.SUCCESS
-        with apprise.LogCapture(level=logging.WARNING) as output:
+        with apprise.LogCapture(level=logging.WARNING) as output:  # type: ignore[no-untyped-call]
             ok = bool(a.notify(title=title, body=body, notify_type=notify_type))
             text = output.getvalue().strip() if not ok else ""
         if ok:

@@ -113,7 +113,8 @@ def create_silence(c: Ctx, p: Me, body: SilenceBody,
                 hazards=sorted({h.value for h in body.hazards}),
                 device_kinds=sorted({k.value for k in body.device_kinds}))
     rt: Any = c
-    return rt.add_silence(s, actor=who).to_dict(now)
+    saved: Silence = rt.add_silence(s, actor=who)
+    return saved.to_dict(now)
 
 
 @router.get("", summary="Silences and maintenance windows",
@@ -157,4 +158,5 @@ def end_silence(c: Ctx, p: Me, silence_id: SilenceId,
     if p.read_only or _may_cover(c, p, s.place_id, s.device_ids) is not None:
         raise ApiError(403, "you may not lift this silence")
     rt: Any = c
-    return rt.end_silence(s, actor=who).to_dict(c.clock())
+    ended: Silence = rt.end_silence(s, actor=who)
+    return ended.to_dict(c.clock())
