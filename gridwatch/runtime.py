@@ -25,6 +25,7 @@ import orjson
 import uvicorn
 
 from alerts.escalation import EscalationEngine
+from alerts.model import AlertEvent
 from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
 from alerts.notify.types import NoticeType
@@ -295,6 +296,23 @@ class Runtime:
                                  f"retired by {actor}")
         self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
         return {"device_id": device_id, "retired": True, "record": change.alert.id}
+
+    def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
+        """Silence a sounding smoke alarm for ``smoke_hush_s`` (10 min): its alert drops to
+        info and comes back critical if the detector still sees smoke then. The person
+        is on the alert's timeline and in the audit log. False when it was not sounding."""
+        idx = self.table.index[device_id]
+        now = self.clock()
+        with self.engine_lock:
+            transitions = self.engine.hush(idx, now)
+        if not transitions:
+            return False
+        self.alerts.apply(transitions, now)
+        alert = self.state.open_alert(f"{device_id}:{Hazard.SMOKE.value}")
+        if alert is not None:
+            self.alerts.annotate(alert.id, {}, AlertEvent(alert.id, now, actor, "hushed", note))
+        self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)
+        return True
 
     def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
         """A household checks in as away (no welfare alerts) or back; None when the

@@ -94,7 +94,14 @@ class Maintenance(_M):
 
 
 EVENT_KINDS = ("state", "ramp", "availability", "z2m", "topic", "act", "away", "maintenance",
-               "silence", "lift_silences")
+               "silence", "lift_silences", "hush")
+
+
+class HushEv(_M):
+    """A person silences a sounding smoke alarm (``POST /api/devices/{id}/hush``)."""
+
+    device: str
+    actor: str = "w-g1"
 
 
 class SilenceEv(_M):
@@ -126,6 +133,7 @@ class Event(_M):
     maintenance: Maintenance | None = None
     silence: SilenceEv | None = None
     lift_silences: bool | None = Field(default=None, description="lift every current silence")
+    hush: HushEv | None = None
     skew_s: float = Field(default=0.0, ge=-86400, le=86400,
                           description="the device's clock is this far off (added to ts)")
     no_ts: bool = Field(default=False, description="send no ts: the service stamps arrival")
@@ -300,6 +308,8 @@ def _unknown_names(sc: Scenario, index: SiteIndex) -> Iterator[tuple[str, str]]:
             yield f"{where}.away.household", f"no household {ev.away.household!r}"
         if ev.maintenance is not None and ev.maintenance.device not in devices:
             yield f"{where}.maintenance.device", f"no device {ev.maintenance.device!r}"
+        if ev.hush is not None and ev.hush.device not in devices:
+            yield f"{where}.hush.device", f"no device {ev.hush.device!r}"
         if ev.silence is not None:
             for d in ev.silence.device_ids:
                 if d not in devices:
@@ -625,6 +635,10 @@ class Runner:
             r = self.http.post("/api/silences", json=body)
             if r.status_code != 201:
                 raise ScenarioError(f"at {ev.at:g} s: silence answered {r.status_code}: {r.text[:200]}")
+        elif ev.hush is not None:
+            r = self.http.post(f"/api/devices/{ev.hush.device}/hush", json={"note": ev.note})
+            if r.status_code != 200:
+                raise ScenarioError(f"at {ev.at:g} s: hush answered {r.status_code}: {r.text[:200]}")
         elif ev.lift_silences:
             for s in self.http.get("/api/silences").json().get("items", []):
                 self.http.delete(f"/api/silences/{s['id']}").raise_for_status()

@@ -52,6 +52,32 @@ def maintenance(c: Ctx, p: Me, device_id: str, body: MaintenanceBody,
     return {"device_id": device_id, "maintenance": on}
 
 
+class HushBody(BaseModel):
+    """Why the alarm is silenced (optional)."""
+
+    note: str = Field(default="", max_length=500)
+
+
+@router.post("/devices/{device_id}/hush", summary="Silence a sounding smoke alarm for 10 minutes",
+             responses=error_responses(403, 404, 409))
+def hush(c: Ctx, p: Me, device_id: str, body: HushBody,
+         who: Annotated[str, Depends(actor)]) -> dict[str, Any]:
+    """GB/T 45839 5.4.4: a person responsible for the place silences the alarm while
+    they check (cooking smoke, burnt toast). Its alert drops to info and comes back
+    critical if the detector still sees smoke after ``smoke_hush_s`` (10 minutes)."""
+    place = c.index.place_of(device_id)
+    if place is None or not p.sees_device(place):
+        raise ApiError(404, f"no device {device_id!r}")
+    if place.device.kind.value != "smoke":
+        raise ApiError(409, f"{device_id!r} is not a smoke alarm")
+    if p.read_only or p.role == UserRole.MAINTENANCE:
+        raise ApiError(403, "only those who respond to alarms may silence one")
+    rt: Any = c
+    if not rt.hush(device_id, actor=who, note=body.note):
+        raise ApiError(409, f"the smoke alarm {device_id!r} is not sounding")
+    return {"device_id": device_id, "hushed": True}
+
+
 class RetireBody(BaseModel):
     """Why the device is taken out of service."""
 

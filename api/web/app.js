@@ -238,6 +238,13 @@
       }}));
     }
     if (a.status === "resolved") { box.appendChild(h("button", {"class": "big act-close", text: t("close"), onclick: function () { act("close"); }})); }
+    if (a.hazard === "smoke" && a.severity === "critical" && a.active && a.device_id) {
+      box.appendChild(h("button", {"class": "big act-hush", text: t("hush"), onclick: function () {
+        box.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        api("/api/devices/" + encodeURIComponent(a.device_id) + "/hush", {method: "POST", body: {}}).then(after)
+          .catch(function (e) { box.appendChild(h("p", {"class": "error", text: e.message})); box.querySelectorAll("button").forEach(function (b) { b.disabled = false; }); });
+      }}));
+    }
     return box;
   }
   function alertCard(a, reload) {

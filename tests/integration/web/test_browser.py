@@ -161,7 +161,7 @@ def test_grid_worker_handles_a_gas_alert_while_the_property_manager_watches(serv
     assert done[-1]["note"] == "阀门已关闭，开窗通风"
 
 
-def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(service, browser_factory):
+def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(service, broker, browser_factory):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -206,3 +206,15 @@ def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(servi
     click(worker, "#silences button.act-lift")
     wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#silences .empty"), "no silence left")
     assert httpx.get(f"{service.api}/api/silences", headers=admin).json()["items"] == []
+
+    # a smoke alarm in the inbox: the worker hushes it from the phone
+    worker.get(f"{service.api}/#/inbox")
+    pub = Publisher(broker.host, broker.port, client_id="web-e2e-hush")
+    try:
+        pub.publish_all([("gridwatch/tiny/smoke-101/state", {"smoke": True, "ts": time.time(), "seq": 7})])
+    finally:
+        pub.close()
+    click(worker, "#inbox article.sev-critical button.act-hush")
+    wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox article.alert.sev-info"), "the hushed alarm")
+    smoke = httpx.get(f"{service.api}/api/alerts", params={"device": "smoke-101"}, headers=admin).json()["items"][0]
+    assert smoke["severity"] == "info" and smoke["detail"] == "hushed"

@@ -330,3 +330,21 @@ def test_retiring_a_device_is_for_its_property_company_and_stops_its_alerts(serv
              what="the gas alarm next door")
     assert [a for a in gw.get("/api/alerts", params={"device": "co-102"}).json()["items"]
             if a["hazard"] != "device_retired"] == []
+
+
+def test_hushing_a_smoke_alarm_is_for_those_who_respond_to_it(clients, alerts):
+    gw = clients["zhangwei"]
+    assert clients["liuyang"].post("/api/devices/smoke-101/hush", json={}).status_code == 404
+    assert clients["fix"].post("/api/devices/smoke-101/hush", json={}).status_code == 403
+    assert clients["r101"].post("/api/devices/smoke-101/hush", json={}).status_code == 403
+    assert gw.post("/api/devices/gas-101/hush", json={}).status_code == 409  # not a smoke alarm
+    r = gw.post("/api/devices/smoke-101/hush", json={"note": "烤面包"})
+    assert r.status_code == 200, r.text
+    smoke = alerts["smoke-101"]["id"]
+    a = gw.get(f"/api/alerts/{smoke}").json()
+    assert a["severity"] == "info" and a["detail"] == "hushed"
+    hushed = [e for e in a["timeline"] if e["action"] == "hushed"]
+    assert hushed and hushed[-1]["actor"] == "w-g1" and hushed[-1]["note"] == "烤面包"
+    assert gw.post("/api/devices/smoke-101/hush", json={}).status_code == 409  # already quiet
+    audit = clients["wang"].get("/api/audit", params={"action": "device.hush"}).json()["items"]
+    assert audit and audit[0]["target"] == "device/smoke-101"
