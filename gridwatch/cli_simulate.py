@@ -279,6 +279,7 @@ def _fast_forward(index: Any, host: str, port: int, user: str | None, password: 
 
     from simulators.community import SimulatorError  # noqa: PLC0415
     from simulators.fastforward import FastForward, parse_duration  # noqa: PLC0415
+    from simulators.manual_clock import ManualClockError  # noqa: PLC0415
 
     out = sys.stderr
     tty = out.isatty()
@@ -303,7 +304,7 @@ def _fast_forward(index: Any, host: str, port: int, user: str | None, password: 
 
     try:
         st = ff.run(duration, progress=show)
-    except (SimulatorError, OSError, httpx.HTTPError) as exc:
+    except (SimulatorError, ManualClockError, OSError, httpx.HTTPError) as exc:
         print(f"\ngridwatch simulate: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

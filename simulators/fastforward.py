@@ -28,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from simulators.behaviour import SimDevice, check_hazard
 from simulators.community import SimulatorError, sim_devices
 from simulators.engine import CommunityModel, render
+from simulators.manual_clock import NOT_MANUAL, advance
 from topology.index import SiteIndex
 
 MAX_STEP_S = 240.0  # the service takes ts at most 300 s ahead of its clock
@@ -133,22 +134,6 @@ class FastForward:
         r.raise_for_status()
         return dict(r.json())
 
-    def _move_clock(self, now: float, to: float, received: int) -> float:
-        # One round trip: the service waits until its ingest has taken what was
-        # published, then moves its clock (and sweeps, and escalates).
-        r = self.http.post("/api/clock", json={"advance_s": max(0.0, to - now),
-                                               "received_at_least": received,
-                                               "wait_s": self.settle_timeout_s})
-        if r.status_code == 409:
-            raise SimulatorError(r.json().get("error", {}).get("message", r.text))
-        if r.status_code in (401, 403):
-            raise SimulatorError("moving the service's clock needs an admin token (--token)")
-        if r.status_code == 404:
-            raise SimulatorError("the service does not run on the manual clock "
-                                 "(start it with `gridwatch run --clock manual`)")
-        r.raise_for_status()
-        return float(r.json()["now"])
-
     def run(self, duration_s: float,
             progress: Callable[[FastForwardStats], None] | None = None) -> FastForwardStats:
         """Play ``duration_s`` seconds of service time; returns the final stats.
@@ -159,8 +144,7 @@ class FastForward:
         """
         health = self._health()
         if health.get("clock") != "manual":
-            raise SimulatorError("the service does not run on the manual clock "
-                                 "(start it with `gridwatch run --clock manual`)")
+            raise SimulatorError(NOT_MANUAL)
         try:
             self.client.connect(self.host, self.port, keepalive=60)
         except OSError as exc:
@@ -187,18 +171,19 @@ class FastForward:
         now = start
         while now < st.sim_end:
             nxt = min(now + self.step_s, st.sim_end)
-            infos: list[mqtt.MQTTMessageInfo] = []
+            sent = 0
             while pending and start + pending[0][0] <= nxt:
                 at, hazard, device = pending.pop(0)
                 when = max(now, start + at)
-                self._publish_due(model, when, infos)  # what came before, as it was
+                sent += self._publish_due(model, when)  # what came before, as it was
                 model.inject(hazard, device, when)
-            self._publish_due(model, nxt, infos)
+            sent += self._publish_due(model, nxt)
             # No wait for each PUBACK here (with Nagle on the broker's side a round trip
-            # can take 40 ms): the service waits until its ingest has them instead.
-            st.sent += len(infos)
-            received += len(infos)
-            now = self._move_clock(now, nxt, received)
+            # can take 40 ms): the service waits until its ingest has them instead, and
+            # then moves its clock (and sweeps, and escalates), in one round trip.
+            st.sent += sent
+            received += sent
+            now = advance(self.http, nxt - now, received=received, wait_s=self.settle_timeout_s)
             st.sim_now = now
             st.wall_s = time.monotonic() - t0
             st.hazards = model.hazards()
@@ -211,23 +196,20 @@ class FastForward:
         st.wall_s = time.monotonic() - t0
         return st
 
-    def _publish_due(self, model: CommunityModel, until: float,
-                     infos: list[mqtt.MQTTMessageInfo]) -> None:
+    def _publish_due(self, model: CommunityModel, until: float) -> int:
+        """Publish every report due by ``until``; returns how many."""
+        n = 0
         while True:
             reports = model.due(until, 10_000)
             for r in reports:
                 topic, payload = render(r, self.devices[r.device_idx], self.community_id)
-                infos.append(self.client.publish(topic, payload, qos=self.qos))
+                self.client.publish(topic, payload, qos=self.qos)
+            n += len(reports)
             if len(reports) < 10_000:
-                return
+                return n
 
     def _open_alerts(self) -> dict[str, int]:
-        h = self._health()
-        alerts = h.get("alerts") or {}
-        by = alerts.get("open_by_severity") if isinstance(alerts, dict) else None
-        if isinstance(by, dict):
-            return {str(k): int(v) for k, v in by.items()}
-        return {"open": int(alerts.get("open", 0))} if isinstance(alerts, dict) else {}
+        return {str(k): int(v) for k, v in self._health()["alerts"]["open_by_severity"].items()}
 
 
 def auto_step(devices: Sequence[SimDevice]) -> float:

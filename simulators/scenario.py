@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sensors.errors import GridWatchError, SiteError
+from simulators.manual_clock import ManualClockError, advance
 from topology.index import SiteIndex
 from topology.load import load_site
 
@@ -239,6 +240,7 @@ class Loaded:
 
     path: Path
     scenario: Scenario
+    timezone: str = "Asia/Shanghai"  # the site's, for ``start_local``
 
     @property
     def site_path(self) -> Path:
@@ -285,6 +287,7 @@ def load_scenario(path: Path) -> Loaded:
     if problems:
         raise ScenarioError("\n".join([f"{path}: names what its site does not have:",
                                        *(f"  {where}: {what}" for where, what in problems)]))
+    loaded.timezone = index.site.community.timezone
     return loaded
 
 
@@ -504,17 +507,7 @@ class Runner:
         return dict(r.json())
 
     def _clock(self, advance_s: float, received: int | None = None) -> float:
-        body: dict[str, Any] = {"advance_s": max(0.0, advance_s)}
-        if received is not None:  # the service first waits until its ingest took them
-            body.update(received_at_least=received, wait_s=self.settle_timeout_s)
-        r = self.http.post("/api/clock", json=body)
-        if r.status_code == 404:
-            raise ScenarioError("the service does not run on the manual clock "
-                                "(start it with `gridwatch run --clock manual`)")
-        if r.status_code == 409:
-            raise ScenarioError(r.json().get("error", {}).get("message", r.text))
-        r.raise_for_status()
-        self._now = float(r.json()["now"])
+        self._now = advance(self.http, advance_s, received=received, wait_s=self.settle_timeout_s)
         return self._now
 
     def _advance_to(self, ts: float) -> float:
@@ -550,22 +543,22 @@ class Runner:
             self._now = None
             if sc.start_local:
                 self._advance_to(self._next_local(sc.start_local, loaded))
-            start = float(self._health()["time"])
-            self._now = start
+            health = self._health()
+            start = self._now = float(health["time"])
+            received = int(health["ingest"]["received"])
             dead0 = self._dead_letters()
-            received = int(self._health()["ingest"]["received"])
             steps = expand(sc, self.t.community)
             i = 0
             while i < len(steps):
                 at = steps[i].at
                 self._advance_to(start + at)
-                infos: list[mqtt.MQTTMessageInfo] = []
+                published = False
                 while i < len(steps) and steps[i].at == at:
                     s = steps[i]
                     if s.kind == "action":
-                        if infos:  # earlier messages of this instant first
-                            self._flush(infos, received)
-                            infos = []
+                        if published:  # earlier messages of this instant first
+                            self._wait_received(received)
+                            published = False
                         assert s.event is not None
                         self._action(s.event, start)
                     else:
@@ -573,10 +566,12 @@ class Runner:
                         if s.kind == "state" and s.skew is not None:
                             payload = orjson.dumps({**orjson.loads(payload),
                                                     "ts": start + at + s.skew})
-                        infos.append(self.client.publish(s.topic, payload, qos=1))
+                        self.client.publish(s.topic, payload, qos=1)
+                        published = True
                         received += 1
                     i += 1
-                self._flush(infos, received)
+                if published:
+                    self._wait_received(received)
             self._advance_to(start + sc.duration_s)
             caps = self._capabilities()
             for e in sc.expect:
@@ -584,7 +579,8 @@ class Runner:
                 out = self._check(e, start, dead0, caps)
                 out.seconds = time.monotonic() - t
                 result.outcomes.append(out)
-        except (ScenarioError, httpx.HTTPError, OSError, KeyError, ValueError) as exc:
+        except (ScenarioError, ManualClockError, httpx.HTTPError, OSError, KeyError,
+                ValueError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"
         result.wall_s = time.monotonic() - t0
         return result
@@ -593,20 +589,12 @@ class Runner:
         from datetime import datetime, timedelta  # noqa: PLC0415
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-        site = yaml.safe_load(loaded.site_path.read_text(encoding="utf-8"))
-        tz = ZoneInfo(site.get("community", {}).get("timezone") or "Asia/Shanghai")
-        now = datetime.fromtimestamp(float(self._health()["time"]), tz)
+        now = datetime.fromtimestamp(float(self._health()["time"]), ZoneInfo(loaded.timezone))
         h, m = (int(x) for x in hhmm.split(":"))
         target = now.replace(hour=h, minute=m, second=0, microsecond=0)
         if target <= now:
             target += timedelta(days=1)
         return target.timestamp()
-
-    def _flush(self, infos: list[mqtt.MQTTMessageInfo], received: int) -> None:
-        for info in infos:
-            info.wait_for_publish(10)
-        if infos:
-            self._wait_received(received)
 
     def _action(self, ev: Event, start: float) -> None:
         if ev.act is not None:
