@@ -189,11 +189,12 @@ class AlertService:
                     continue
                 if gw_alert.active and (a.data.get("inhibited_by") or a.status is AlertStatus.RAISED):
                     n += 1
-                    a.data.pop("release_at", None)
                     self._releases.pop(a.id, None)
-                    if a.data.get("inhibited_by"):
-                        a.data["inhibited_by"] = gw_alert.id
-                        self.store.save_alert(a, [])
+                    if a.data.get("inhibited_by"):  # still or again behind this gateway
+                        if a.data["inhibited_by"] != gw_alert.id or "release_at" in a.data:
+                            a.data["inhibited_by"] = gw_alert.id
+                            a.data.pop("release_at", None)
+                            self.store.save_alert(a, [])
                         continue
                     a.data["inhibited_by"] = gw_alert.id
                     out.append(self._record(a, "inhibited", f"gateway {gw} is offline (#{gw_alert.id})", now))
@@ -209,12 +210,11 @@ class AlertService:
     def release_inhibited(self, now: float) -> list[AlertChange]:
         """Release the alerts whose gateway came back ``GATEWAY_GRACE_S`` ago and that are
         still open: the device itself is not heard, and its own alert speaks now."""
-        due = [i for i, t in self._releases.items() if t <= now]
-        if not due:
+        if not self._releases:  # the common case, without the lock
             return []
         changes: list[AlertChange] = []
-        with self._lock:
-            for alert_id in due:
+        with self._lock:  # apply() changes _releases on other threads
+            for alert_id in [i for i, t in self._releases.items() if t <= now]:
                 self._releases.pop(alert_id, None)
                 a = self.store.get_alert(alert_id)
                 if a is None or not a.is_open or not a.data.get("inhibited_by"):
@@ -272,7 +272,7 @@ class AlertService:
                                         hazard=alert.hazard, since=alert.raised_at - INCIDENT_WINDOW_S,
                                         limit=1000)
         for a in nearby:
-            if (a.hazard == alert.hazard and a.device_id != alert.device_id and a.active
+            if (a.device_id != alert.device_id and a.active
                     and a.data.get("building_id") == building_id
                     and not a.data.get("grouped_into")
                     and 0 <= alert.raised_at - a.raised_at <= INCIDENT_WINDOW_S
@@ -388,9 +388,8 @@ class AlertService:
         assignment = route(self.index, place, hazard="device_retired", now=now)
         closed: list[AlertChange] = []
         with self._lock:
-            for a in self.store.open_alerts():
-                if a.device_id != device_id:
-                    continue
+            for a in self.store.list_alerts(statuses=tuple(OPEN_STATUSES), device_id=device_id,
+                                            limit=1000):
                 a.status, a.active, a.updated_at = AlertStatus.CLOSED, False, now
                 a.cleared_at = a.cleared_at or now
                 ev = AlertEvent(a.id, now, actor, "closed", f"device retired. {note}".strip())
