@@ -70,6 +70,10 @@ class Silence:
         """Expired or lifted."""
         return self.ended_at is not None or now >= self.ends_at
 
+    def state(self, now: float) -> str:
+        """``active``, ``scheduled`` or ``expired``."""
+        return "active" if self.active(now) else "expired" if self.over(now) else "scheduled"
+
     def matches(self, alert: Alert, place: DevicePlace | None, chain: Iterable[str]) -> bool:
         """Whether it covers an alert (``chain``: the ids of the alert's place and every
         place above it)."""
@@ -91,8 +95,7 @@ class Silence:
             "ended_at": self.ended_at, "ended_by": self.ended_by,
         }
         if now is not None:
-            out["state"] = ("active" if self.active(now) else "expired" if self.over(now)
-                            else "scheduled")
+            out["state"] = self.state(now)
         return out
 
     @classmethod

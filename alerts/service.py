@@ -235,7 +235,7 @@ class AlertService:
         changes: list[AlertChange] = []
         with self._lock:
             self.silences = [s for s in silences if not s.over(now)]
-            self._phases = {s.id: s.to_dict(now)["state"] for s in self.silences}
+            self._phases = {s.id: s.state(now) for s in self.silences}
             by_id = {s.id: s for s in self.silences}
             for a in self.store.open_alerts():
                 held = a.data.get("silenced_by")
@@ -256,7 +256,7 @@ class AlertService:
     def refresh_silences(self, now: float) -> list[AlertChange]:
         """Apply the silences' starts and expiries due by ``now`` (a comparison per
         silence when none started or ended since the last call)."""
-        phases = {s.id: s.to_dict(now)["state"] for s in self.silences}
+        phases = {s.id: s.state(now) for s in self.silences}
         if phases == self._phases:
             return []
         return self.set_silences(self.silences, now)
