@@ -305,30 +305,31 @@ def test_silences_stay_inside_the_places_and_hold_only_notices(clients, alerts):
 
 def test_retiring_a_device_is_for_its_property_company_and_stops_its_alerts(service, broker, clients, alerts):
     gw, pm, leader = clients["zhangwei"], clients["chen"], clients["wang"]
-    assert gw.post("/api/devices/co-102/retire", json={}).status_code == 403
-    assert clients["r101"].post("/api/devices/co-102/retire", json={}).status_code == 403  # read-only
+    assert gw.post("/api/devices/gas-102/retire", json={}).status_code == 403
+    assert clients["r101"].post("/api/devices/gas-102/retire", json={}).status_code == 403  # read-only
     assert pm.post("/api/devices/gas-201/retire", json={}).status_code == 404  # not their company
-    r = pm.post("/api/devices/co-102/retire", json={"note": "拆除"})
+    r = pm.post("/api/devices/gas-102/retire", json={"note": "拆除"})
     assert r.status_code == 200 and r.json()["retired"] is True, r.text
-    d = pm.get("/api/devices/co-102").json()
+    d = pm.get("/api/devices/gas-102").json()
     assert d["retired"] is True and d["maintenance"] is True
-    assert pm.post("/api/devices/co-102/maintenance", json={"on": False}).status_code == 409
+    assert pm.post("/api/devices/gas-102/maintenance", json={"on": False}).status_code == 409
     record = leader.get(f"/api/alerts/{r.json()['record']}").json()
     assert record["hazard"] == "device_retired" and record["status"] == "closed"
     assert record["timeline"][0]["action"] == "retired" and record["timeline"][0]["note"] == "拆除"
     audit = leader.get("/api/audit", params={"action": "device.retire"}).json()["items"]
-    assert audit and audit[0]["target"] == "device/co-102"
+    assert audit and audit[0]["target"] == "device/gas-102"
     # a retired detector raises nothing; a live one next door still does
     pub = Publisher(broker.host, broker.port, client_id="web-roles-retire")
     now = time.time()
     try:
-        pub.publish_all([("gridwatch/tiny/co-102/state", {"co_ppm": 900.0, "ts": now, "seq": 50}),
-                         ("gridwatch/tiny/gas-102/state", {"lel_pct": 40.0, "ts": now, "seq": 50})])
+        # 40 %LEL is critical at once (evacuate): a live detector would alarm on it
+        pub.publish_all([("gridwatch/tiny/gas-102/state", {"lel_pct": 40.0, "ts": now, "seq": 50}),
+                         ("gridwatch/tiny/gas-101/state", {"lel_pct": 40.0, "ts": now, "seq": 50})])
     finally:
         pub.close()
-    wait_for(lambda: gw.get("/api/alerts", params={"device": "gas-102"}).json()["items"],
+    wait_for(lambda: gw.get("/api/alerts", params={"device": "gas-101", "kind": "gas"}).json()["items"],
              what="the gas alarm next door")
-    assert [a for a in gw.get("/api/alerts", params={"device": "co-102"}).json()["items"]
+    assert [a for a in gw.get("/api/alerts", params={"device": "gas-102"}).json()["items"]
             if a["hazard"] != "device_retired"] == []
 
 
