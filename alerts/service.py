@@ -91,8 +91,16 @@ class AlertService:
         # updates them); the gateway each device is heard through.
         self.silences: list[Silence] = []
         self._phases: dict[int, str] = {}
-        self._releases: dict[int, float] = {
-            a.id: float(a.data["release_at"]) for a in store.open_alerts() if "release_at" in a.data}
+        # Inhibited alerts waiting for their grace after the gateway came back, and the
+        # incident each (building, hazard) has open: kept here so a mass outage (a
+        # thousand devices offline in one sweep) costs a lookup per alert, not a scan.
+        self._releases: dict[int, float] = {}
+        self._roots: dict[tuple[str, str], int] = {}
+        for a in sorted(store.open_alerts(), key=lambda x: x.raised_at):
+            if "release_at" in a.data:
+                self._releases[a.id] = float(a.data["release_at"])
+            if a.hazard in GROUPED_BY_BUILDING and a.data.get("building_id") and not a.data.get("grouped_into"):
+                self._roots[(a.data["building_id"], a.hazard)] = a.id
         self.gateway_of = gateways_of(index)
         self._behind: dict[str, list[str]] = {}
         for dev, gw in self.gateway_of.items():
@@ -144,6 +152,9 @@ class AlertService:
                     self._quiet_new(alert, events, now)
                 saved = self.store.save_alert(alert, events)
                 changes.append(AlertChange(saved, tuple(events), created))
+                if (created and parent is None and t.hazard in GROUPED_BY_BUILDING
+                        and place.building_id):
+                    self._roots.setdefault((place.building_id, t.hazard.value), saved.id)
                 if t.hazard.value == "offline" and device_id in self._behind:
                     changes.extend(self._gateway_changed(saved, now))
                 if parent is not None:
@@ -262,23 +273,20 @@ class AlertService:
         return self.set_silences(self.silences, now)
 
     def _building_incident(self, alert: Alert, building_id: str | None) -> Alert | None:
-        """The incident a new alert joins: the earliest open alert of the same hazard in
-        the same building raised within ``INCIDENT_WINDOW_S`` and not itself part of
-        another (several detectors of one building are one incident)."""
+        """The incident a new alert joins: the latest alert of the same hazard in the same
+        building that is not itself part of another, still open and active, raised at
+        most ``INCIDENT_WINDOW_S`` before (several detectors of one building are one
+        incident). Without one, the new alert becomes the building's incident."""
         if not building_id:
             return None
-        best: Alert | None = None
-        nearby = self.store.list_alerts(statuses=tuple(OPEN_STATUSES), grid_ids=[alert.grid_id],
-                                        hazard=alert.hazard, since=alert.raised_at - INCIDENT_WINDOW_S,
-                                        limit=1000)
-        for a in nearby:
-            if (a.device_id != alert.device_id and a.active
-                    and a.data.get("building_id") == building_id
-                    and not a.data.get("grouped_into")
-                    and 0 <= alert.raised_at - a.raised_at <= INCIDENT_WINDOW_S
-                    and (best is None or a.raised_at < best.raised_at)):
-                best = a
-        return best
+        key = (building_id, alert.hazard)
+        root_id = self._roots.get(key)
+        root = self.store.get_alert(root_id) if root_id is not None else None
+        if (root is not None and root.is_open and root.active and root.device_id != alert.device_id
+                and 0 <= alert.raised_at - root.raised_at <= INCIDENT_WINDOW_S):
+            return root
+        self._roots.pop(key, None)  # the new alert takes its place once saved
+        return None
 
     def _incident_of(self, t: Transition) -> Alert | None:
         """The open alert a new one joins: the rule core says ``incident:<row>`` when a
