@@ -67,7 +67,7 @@ def make_batch(table: DeviceTable, size: int, t: float, span_s: float,
     late = rng.random(size) < 0.01
     ts[late] -= 60.0  # late rows (and, by chance, duplicates)
     kind = table.kind[dev]
-    v = np.full((size, N_FIELDS), np.nan)
+    v = np.full((size, N_FIELDS), np.nan, order="F")  # column-major, as ingest builds it
     u = rng.random(size)
 
     def put(code: DeviceKind, col: int, values: np.ndarray) -> None:

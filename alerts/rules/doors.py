@@ -75,7 +75,19 @@ def door_apply(c: Ctx, d: Idx, prof: Prof, t: F64, opened: F64) -> None:
         if busy.all():
             return
         q = (~busy).nonzero()[0]
-        d, t, os, was_open, is_open = d[q], t[q], os[q], was_open[q], is_open[q]
+        d, t, opened, os = d[q], t[q], opened[q], os[q]
+    door_quiet(c, d, t, opened, os)
+
+
+def door_quiet(c: Ctx, d: Idx, t: F64, opened: F64, os: F64 | None = None) -> None:
+    """A door reading that can change no condition: only the door's state moves (when it
+    opened, and the welfare clock's last activity). ``os`` is ``open_since[d]`` when the
+    caller has it."""
+    st = c.st
+    if os is None:
+        os = st.open_since.take(d)
+    was_open = ~np.isnan(os)
+    is_open = opened == 1.0
     changed = is_open != was_open
     if changed.any():
         st.w_base[d[changed]] = t[changed]

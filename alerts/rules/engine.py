@@ -17,6 +17,7 @@ sweep over a million quiet devices is one comparison and one ``flatnonzero``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.rules import doors, hazards, health
+from alerts.rules import families as fam
 from alerts.rules.ctx import GAS, SMOKE, WATER, WELFARE, Ctx, Idx
 from alerts.rules.emit import Emitter
 from alerts.rules.params import RuleParams, build_params
@@ -55,6 +57,14 @@ _VALUE_RULES: tuple[tuple[int, ValueRule], ...] = (
     (LEL_PCT, hazards.gas_apply), (CO_PPM, hazards.co_apply), (TEMP_C, hazards.heat_apply),
     (WATER_LEAK, hazards.water_apply), (OPEN, doors.door_apply),
 )
+
+
+# The value families' rules, in the order of families.VALUE_FAMILIES: (bit, field, rule).
+_FAMILY_RULES: tuple[tuple[int, int, ValueRule], ...] = tuple(
+    (bit, col, fn) for (bit, col), fn in zip(fam.VALUE_FAMILIES, (
+        hazards.gas_apply, hazards.co_apply, hazards.heat_apply, hazards.water_apply,
+        doors.door_apply), strict=True))
+assert tuple(c for c, _ in _VALUE_RULES) == tuple(c for _, c in fam.VALUE_FAMILIES)
 
 
 def _where(mask: npt.NDArray[np.bool_]) -> Idx | None:
@@ -112,6 +122,11 @@ class RuleEngine:
             table.household >= 0)
         self.late_dropped = 0
         self.max_future_s = 300.0
+        self._static = fam.static_bits(self._welfare_dev, self.params)
+        # one bit per rule family: set where the device is not known to be quiet in it
+        self._bits = self._static.astype(np.uint16)
+        self._calm_lo, self._calm_hi = fam.calm_bounds(self.params)
+        self.fast = True  # False: every row runs every rule (tests compare the two)
 
     # --- public state ---------------------------------------------------------------
 
@@ -139,6 +154,7 @@ class RuleEngine:
         """Load a snapshot taken from an engine over the same device table."""
         self.st.restore(snap)
         self._any_maint = bool(self.st.maint.any())
+        self._bits = fam.family_bits(self.st, self._static, np.arange(len(self.table)))
         if "late_dropped" in snap:
             self.late_dropped = int(snap["late_dropped"][0])
 
@@ -158,59 +174,139 @@ class RuleEngine:
         c = self._ctx()
         if len(batch) == 0:
             return c.em.out
+        acc = self._accepted(batch, now)
+        if acc is not None:
+            d, ts, seq, rows = acc
+            if self.fast:
+                self._apply_fast(c, d, ts, seq, rows, batch.values, now)
+            else:
+                self._apply_full(c, d, ts, seq, rows, batch.values, now)
+            self._group_smoke(c)
+        return c.em.out
+
+    def _accepted(self, batch: ReadingBatch, now: float) -> tuple[
+            Idx, F64, npt.NDArray[np.int64], Idx | None] | None:
+        """(device, event time, seq, batch row or None for all) of the rows newer than
+        what their device already applied; None when there is none. A ``ts`` too far
+        ahead of ``now`` (or missing) falls back to the receive time."""
+        st = self.st
         d = batch.device_idx.astype(np.intp)
         ts = batch.ts
         bad_ts = ~(ts <= now + self.max_future_s)
         if bad_ts.any():
             ts = np.where(bad_ts, batch.recv_ts, ts)
-        keep = (d >= 0) & (d < len(self.table)) & ~np.isnan(ts)
-        d = np.where(keep, d, 0)  # any valid index; the row is dropped below
+        valid: npt.NDArray[np.bool_] | None = None
+        if d.min() < 0 or d.max() >= len(self.table) or np.isnan(ts).any():
+            valid = (d >= 0) & (d < len(self.table)) & ~np.isnan(ts)
+            d = np.where(valid, d, 0)  # any valid index; the row is dropped below
         seq = batch.seq
-        lt = self.st.last_ts.take(d)
-        keep &= (ts > lt) | ((ts == lt) & (seq > self.st.last_seq.take(d)))
-        sel: Idx | None = None
-        if not keep.all():
-            self.late_dropped += int(len(keep) - keep.sum())
-            sel = keep.nonzero()[0]
-            d, ts, seq = d[sel], ts[sel], seq[sel]
-            if not len(d):
-                return c.em.out
-        rounds = self._rounds(d, ts, seq)
-        if len(rounds) > 1 or len(rounds[0]) != len(d):  # round after round: slices
-            order = np.concatenate(rounds)
+        lt = st.last_ts.take(d)
+        keep = ts > lt
+        if valid is not None:
+            keep &= valid
+        if keep.all():
+            return d, ts, seq, None
+        tie = ts == lt
+        if valid is not None:
+            tie &= valid
+        if tie.any():
+            keep |= tie & (seq > st.last_seq.take(d))
+        self.late_dropped += int(len(keep) - np.count_nonzero(keep))
+        rows = keep.nonzero()[0]
+        if not len(rows):
+            return None
+        return d[rows], ts[rows], seq[rows], rows
+
+    def _apply_full(self, c: Ctx, d: Idx, ts: F64, seq: npt.NDArray[np.int64],
+                    sel: Idx | None, values: F64, now: float) -> None:
+        """Every rule on every row, round after round (the plain form of the engine)."""
+        order, bounds = self._rounds(d, ts, seq)
+        if order is not None:
             d, ts, seq = d[order], ts[order], seq[order]
             sel = order if sel is None else sel[order]
-        values = batch.values if sel is None else batch.values.take(sel, axis=0)
+        if sel is not None:
+            values = values.take(sel, axis=0)
+        values = np.ascontiguousarray(values)
         n = len(d)
         prim = health.PRIMARY.take(self.table.kind.take(d))
-        flat = np.arange(n) * N_FIELDS + prim
         clean, any_bad, first = health.plausible(values)
-        main = np.where(prim >= 0, clean.ravel().take(flat), np.nan)  # the stuck rule's value
+        main = np.where(prim >= 0, clean.ravel().take(np.arange(n) * N_FIELDS + prim), np.nan)
         raw_first = values.ravel().take(np.arange(n) * N_FIELDS + first)
-        start = 0
-        for r in rounds:
-            sl = slice(start, start + len(r))
-            start += len(r)
+        for a, b in itertools.pairwise(bounds):
+            sl = slice(a, b)
             self._round(c, _Rows(d[sl], ts[sl], seq[sl], clean[sl], main[sl], any_bad[sl],
                                  first[sl], raw_first[sl]), now)
-        self._group_smoke(c)
-        return c.em.out
 
-    def _rounds(self, d: Idx, ts: F64, seq: npt.NDArray[np.int64]) -> list[Idx]:
-        """Row numbers of each round: round k holds the k-th row of each device in
-        ``(ts, seq)`` order."""
+    def _apply_fast(self, c: Ctx, d: Idx, ts: F64, seq: npt.NDArray[np.int64],
+                    rows: Idx | None, values: F64, now: float) -> None:
+        """The same as :meth:`_apply_full`, running each rule family only on the rows of
+        devices that are not quiet in it or bring a rough value (see
+        :mod:`alerts.rules.families`); calm rows of quiet devices only move bookkeeping
+        (last seen, last temperature, door state, the stuck rule's value)."""
+        v = values if values.flags.f_contiguous else np.asfortranarray(values)
+        order, bounds = self._rounds(d, ts, seq)
+        if order is not None:
+            d, ts, seq = d[order], ts[order], seq[order]
+            rows = order if rows is None else rows[order]
+        if rows is None:
+            rows = np.arange(len(d))
+        v, bad = fam.mark_rough(v, rows, d, self._bits, self._calm_lo, self._calm_hi)
+        plan = fam.Plan.of(v, rows, d, self._bits.take(d), bounds[1:-1], bad,
+                           health.PRIMARY.take(self.table.kind.take(d)))
+        st, p = self.st, self.params
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+            dk, tk = d[a:b], ts[a:b]
+            st.last_ts[dk] = tk
+            st.last_seq[dk] = seq[a:b]
+            st.last_seen[dk] = np.fmax(st.last_seen.take(dk), tk)
+            if len(r := plan.seen[k]):
+                health.seen(c, d[r], p.profile.take(d[r]), ts[r], now)
+            if len(r := plan.implausible[k]):
+                health.implausible_apply(c, d[r], ts[r], plan.any_bad[r], plan.first[r],
+                                         plan.raw[r])
+            if len(r := plan.battery[k]):
+                pct, flag = plan.col(r, BATTERY_PCT), plan.col(r, BATTERY_LOW)
+                if (i := _where(~np.isnan(pct) | ~np.isnan(flag))) is not None:
+                    r = r[i]
+                    health.battery_apply(c, d[r], p.profile.take(d[r]), ts[r], pct[i], flag[i])
+            if len(r := plan.tamper[k]):
+                health.tamper_apply(c, d[r], ts[r], plan.col(r, TAMPER_COL))
+            for (_, col, fn), fr in zip(_FAMILY_RULES, plan.values, strict=True):
+                if len(r := fr[k]):
+                    fn(c, d[r], p.profile.take(d[r]), ts[r], plan.col(r, col))
+                if col == TEMP_C and len(r := plan.heat_cold[k]):
+                    st.heat_c[d[r]] = plan.temp[r]
+                    st.heat_t[d[r]] = ts[r]
+                elif col == OPEN and len(r := plan.door_cold[k]):
+                    doors.door_quiet(c, d[r], ts[r], plan.opened[r])
+            if len(r := plan.smoke[k]):
+                hazards.smoke_apply(c, d[r], ts[r], plan.col(r, SMOKE_COL))
+            if len(r := plan.stuck[k]):
+                health.stuck_apply(c, d[r], p.profile.take(d[r]), ts[r], plan.main[r])
+            if len(r := plan.welfare[k]):
+                pr = p.profile.take(d[r])
+                doors.welfare_step(c, d[r], pr, ts[r])
+                c.lower_due(d[r], doors.welfare_dues(c, d[r], pr))
+        if len(plan.hot):
+            dh = d[plan.hot]
+            self._bits[dh] = fam.family_bits(st, self._static, dh)
+
+    def _rounds(self, d: Idx, ts: F64, seq: npt.NDArray[np.int64]) -> tuple[Idx | None, list[int]]:
+        """Put the rows in rounds: round k holds the k-th row of each device in ``(ts,
+        seq)`` order. Returns (the row order, None when it is the given one; the rounds'
+        bounds in that order). A row with the same ``(ts, seq)`` as an earlier one of its
+        device is dropped (counted in ``late_dropped``)."""
         n = len(d)
         pos = np.arange(n, dtype=np.int32)
         self._mark[d] = pos
-        repeat = self._mark[d] != pos
+        repeat = self._mark.take(d) != pos
         if not repeat.any():
-            return [pos.astype(np.intp)]
-        if n > len(self.table) // 64:
-            multi = np.zeros(len(self.table), dtype=np.bool_)
-            multi[d[repeat]] = True
-            in_multi = multi[d]
-        else:
-            in_multi = np.isin(d, np.unique(d[repeat]))
+            return None, [0, n]
+        rd = d[repeat]
+        bits = self._bits
+        bits[rd] |= np.uint16(fam.MULTI)
+        in_multi = (bits.take(d) & np.uint16(fam.MULTI)) != 0
+        bits[rd] &= np.uint16(~fam.MULTI & 0xFFFF)
         single = (~in_multi).nonzero()[0]
         m = in_multi.nonzero()[0]
         m = m[np.lexsort((seq[m], ts[m], d[m]))]
@@ -224,10 +320,10 @@ class RuleEngine:
         first = np.maximum.accumulate(np.where(start, np.arange(len(m)), 0))
         rank = np.arange(len(m)) - first
         by_rank = np.argsort(rank, kind="stable")
-        bounds = np.cumsum(np.bincount(rank))[:-1]
-        parts = np.split(m[by_rank], bounds)
-        parts[0] = np.concatenate((single, parts[0]))
-        return parts
+        counts = np.bincount(rank)
+        counts[0] += len(single)
+        order = np.concatenate((single, m[by_rank]))
+        return order, [0, *np.cumsum(counts).tolist()]
 
     def _round(self, c: Ctx, r: _Rows, now: float) -> None:
         st = self.st
@@ -317,7 +413,15 @@ class RuleEngine:
             i = w.nonzero()[0]
             doors.welfare_step(c, d[i], prof[i], t[i])
         self.st.next_due[d] = self._dues(c, d, prof, w)
+        self._touch(c)
         return c.em.out
+
+    def _touch(self, c: Ctx) -> None:
+        """Devices whose condition changed are no longer known to be quiet."""
+        if c.em.out:
+            d = np.fromiter((tr.device_idx for tr in c.em.out), dtype=np.intp,
+                            count=len(c.em.out))
+            self._bits[d] = self._static.take(d) | np.uint16(fam.DYNAMIC)
 
     def _dues(self, c: Ctx, d: Idx, prof: npt.NDArray[np.int32],
               welfare: npt.NDArray[np.bool_]) -> F64:
@@ -348,6 +452,7 @@ class RuleEngine:
         """An MQTT availability message: offline raises OFFLINE at once; online clears it
         when the device is not stale."""
         self._start(now)
+        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
         c = self._ctx()
         st = self.st
         d = np.array([device_idx], dtype=np.intp)
@@ -375,12 +480,14 @@ class RuleEngine:
         else:
             st.w_base[d] = np.fmax(st.w_base[d], now)
         st.next_due[d] = -np.inf
+        self._touch(c)
         return c.em.out
 
     def set_maintenance(self, device_idx: int, on: bool, now: float) -> list[Transition]:
         """Maintenance / test mode: readings still move the rules, no condition is raised;
         entering clears what is raised (detail ``maintenance``)."""
         self._start(now)
+        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
         c = self._ctx()
         st = self.st
         if on and not st.maint[device_idx]:
@@ -395,6 +502,7 @@ class RuleEngine:
         """Silence a smoke alarm (the caller checks who may, GB/T 45839 5.4.4): INFO
         ``hushed`` until ``smoke_hush_s`` passes, then critical again if still on."""
         self._start(now)
+        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
         c = self._ctx()
         st = self.st
         if st.cond[SMOKE][device_idx] >= 3:
@@ -406,6 +514,7 @@ class RuleEngine:
     def acknowledge(self, device_idx: int, hazard: Hazard, now: float) -> list[Transition]:
         """A person acknowledged the condition: a wet leak sensor then stays a warning."""
         self._start(now)
+        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
         if hazard is Hazard.WATER_LEAK and self.st.cond[WATER][device_idx] > 0:
             self.st.water_ack[device_idx] = True
             self.st.next_due[device_idx] = -np.inf

@@ -1,0 +1,152 @@
+"""The engine's fast path (rule families run only where a device is not quiet or a
+value is rough) leaves exactly the state and emits exactly the transitions of the
+plain path that runs every rule on every row, on long random streams with many
+devices, repeated devices in a batch, late and duplicated rows, impossible values
+and every command mixed in."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from alerts.rules.engine import RuleEngine
+from alerts.rules.params import build_params
+from alerts.rules.types import Hazard, Transition
+from sensors.batch import ReadingBatch
+from sensors.fields import FIELD_INDEX, N_FIELDS
+from sensors.fields import DeviceKind as K
+from topology.rules import RuleOverrides, RuleSet
+
+from .conftest import T0, make_table
+
+KINDS = [K.GAS, K.CO, K.SMOKE, K.HEAT, K.WATER, K.DOOR]
+N_DEV = 240
+# Calm values mostly; values near and over every level, and impossible ones, sometimes.
+CALM = {
+    "lel_pct": [0.0, 1.0, 2.0], "co_ppm": [0.0], "smoke": [0.0], "temp_c": [22.0, 24.0, 25.5],
+    "water_leak": [0.0], "open": [0.0, 1.0], "battery_pct": [60.0, 90.0], "battery_low": [0.0],
+    "tamper": [0.0], "rssi_dbm": [-70.0],
+}
+ROUGH = {
+    "lel_pct": [4.0, 6.0, 12.0, 30.0, 150.0], "co_ppm": [20.0, 60.0, 300.0, -5.0],
+    "smoke": [1.0, 0.5], "temp_c": [40.0, 56.0, 70.0, 400.0], "water_leak": [1.0, 3.0],
+    "open": [0.5], "battery_pct": [5.0, 15.0, 25.0, 31.0, -1.0], "battery_low": [1.0],
+    "tamper": [1.0], "rssi_dbm": [5.0],
+}
+FIELDS_OF = {
+    K.GAS: ["lel_pct", "co_ppm"], K.CO: ["co_ppm"], K.SMOKE: ["smoke", "temp_c"],
+    K.HEAT: ["temp_c"], K.WATER: ["water_leak"], K.DOOR: ["open"],
+}
+COMMON = ["battery_pct", "battery_low", "tamper", "rssi_dbm"]
+OVERRIDES = RuleOverrides(
+    defaults=RuleSet(stuck_s=900, welfare_warn_s=4000, welfare_crit_s=8000,
+                     battery_remind_s=2000, unprotected_s=5000, water_critical_s=300,
+                     smoke_hush_s=200),
+    kinds={K.CO: RuleSet(co_half_life_min=5)},
+)
+
+
+def devices() -> list[tuple[K, int, int, bool]]:
+    out = []
+    for i in range(N_DEV):
+        kind = KINDS[i % len(KINDS)]
+        hh = -1 if (kind is K.DOOR and i % 4 == 1) else i // 4  # some unit doors (limited)
+        out.append((kind, hh, max(hh, 0) // 6, hh >= 0 and hh % 5 == 0))
+    return out
+
+
+def random_batch(rng: np.random.Generator, now: float, kinds: list[K]) -> ReadingBatch:
+    n = int(rng.integers(1, 400))
+    pool = rng.integers(0, N_DEV, size=int(rng.integers(5, N_DEV)))  # small pools repeat
+    dev = rng.choice(pool, size=n).astype(np.int32)
+    ts = now - rng.choice([0.0, 0.0, 0.0, 0.5, 1.0, 5.0, 30.0, 400.0], size=n)
+    seq = rng.choice([-1, 1, 2], size=n).astype(np.int64)
+    v = np.full((n, N_FIELDS), np.nan)
+    rough_share = rng.choice([0.0, 0.02, 0.1, 0.4])
+    for r in range(n):
+        names = [f for f in FIELDS_OF[kinds[dev[r]]] if rng.random() < 0.8]
+        names += [f for f in COMMON if rng.random() < 0.25]
+        for f in names:
+            choices = ROUGH[f] if rng.random() < rough_share else CALM[f]
+            v[r, FIELD_INDEX[f]] = choices[int(rng.integers(len(choices)))]
+    if rng.random() < 0.5:
+        v = np.asfortranarray(v)  # the engine takes either layout
+    return ReadingBatch([f"d{i}" for i in dev.tolist()], dev, ts, np.full(n, now), seq, v)
+
+
+def same(a: list[Transition], b: list[Transition]) -> None:
+    def key(t: Transition):
+        return (t.device_idx, t.hazard.value, t.severity, t.ts,
+                None if math.isnan(t.value) else t.value, t.detail)
+
+    assert sorted(map(key, a), key=repr) == sorted(map(key, b), key=repr)
+
+
+def same_state(fast: RuleEngine, full: RuleEngine) -> None:
+    sa, sb = fast.snapshot(), full.snapshot()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_path_equals_full_path(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    devs = devices()
+    table = make_table(devs, heartbeat_s=300.0)
+    params = build_params(table, OVERRIDES)
+    fast, full = RuleEngine(table, params), RuleEngine(table, params)
+    full.fast = False
+    kinds = [k for k, *_ in devs]
+    now = T0 + (3600.0 * 17 if seed % 2 else 0.0)  # the night rule in half the runs
+    quiet_seen = 0
+    for _ in range(160):
+        now += float(rng.choice([0.0, 1.0, 7.0, 40.0, 150.0, 700.0, 2500.0]))
+        what = rng.choice(["read"] * 8 + ["sweep", "avail", "away", "maint", "hush", "ack"])
+        if what == "read":
+            b = random_batch(rng, now, kinds)
+            same(fast.evaluate(b, now), full.evaluate(b, now))
+            quiet_seen += int(np.count_nonzero(fast._bits.take(b.device_idx) == 0))
+        elif what == "sweep":
+            same(fast.sweep(now), full.sweep(now))
+        elif what == "avail":
+            i, on = int(rng.integers(N_DEV)), bool(rng.random() < 0.5)
+            same(fast.availability(i, on, now, now), full.availability(i, on, now, now))
+        elif what == "away":
+            h, on = int(rng.integers(N_DEV // 4)), bool(rng.random() < 0.5)
+            same(fast.set_away(h, on, now), full.set_away(h, on, now))
+        elif what == "maint":
+            i, on = int(rng.integers(N_DEV)), bool(rng.random() < 0.3)
+            same(fast.set_maintenance(i, on, now), full.set_maintenance(i, on, now))
+        elif what == "hush":
+            i = int(rng.integers(N_DEV))
+            same(fast.hush(i, now), full.hush(i, now))
+        else:
+            i = int(rng.integers(N_DEV))
+            same(fast.acknowledge(i, Hazard.WATER_LEAK, now),
+                 full.acknowledge(i, Hazard.WATER_LEAK, now))
+        same_state(fast, full)
+    assert fast.late_dropped == full.late_dropped
+    assert quiet_seen > 1000  # the fast path really skipped rules for quiet devices
+
+
+def test_restore_recomputes_which_devices_are_quiet() -> None:
+    devs = devices()
+    table = make_table(devs, heartbeat_s=300.0)
+    params = build_params(table, OVERRIDES)
+    rng = np.random.default_rng(42)
+    a = RuleEngine(table, params)
+    kinds = [k for k, *_ in devs]
+    now = T0
+    for _ in range(20):
+        now += 40.0
+        a.evaluate(random_batch(rng, now, kinds), now)
+    b = RuleEngine(table, params)
+    b.restore(a.snapshot())
+    np.testing.assert_array_equal(a._bits, b._bits)
+    for _ in range(20):
+        now += 40.0
+        batch = random_batch(rng, now, kinds)
+        same(a.evaluate(batch, now), b.evaluate(batch, now))
