@@ -28,7 +28,8 @@ class ReadingBatch:
             when present and within the allowed skew, else ``recv_ts``.
         recv_ts: when the service received the row, epoch seconds (float64).
         seq: the device's message counter, or :data:`NO_SEQ` (int64).
-        values: (rows, N_FIELDS) float64; booleans as 0.0 / 1.0, absent as NaN.
+        values: (rows, N_FIELDS) float64, column-major when built here (the rule core
+            reads whole fields); booleans as 0.0 / 1.0, absent as NaN.
     """
 
     device_ids: list[str]
@@ -50,9 +51,9 @@ class ReadingBatch:
     def from_rows(cls, rows: Sequence[Row]) -> ReadingBatch:
         """Build a batch from decoded rows (see :class:`Row`)."""
         n = len(rows)
-        values = np.array([r.values for r in rows], dtype=np.float64) if n else np.empty(
-            (0, N_FIELDS), dtype=np.float64
-        )
+        # column-major: the rule core reads whole fields (see alerts.rules.families)
+        values = np.asfortranarray(np.array([r.values for r in rows], dtype=np.float64)) if n \
+            else np.empty((0, N_FIELDS), dtype=np.float64, order="F")
         return cls(
             device_ids=[r.device_id for r in rows],
             device_idx=np.fromiter((r.device_idx for r in rows), dtype=np.int32, count=n),

@@ -140,12 +140,13 @@ def co_dues(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None) -> F64:
 def co_apply(c: Ctx, d: Idx, prof: Prof, t: F64, ppm: F64) -> None:
     """A ppm reading: integrate the dose with the previous ppm up to ``t``, then hold ``ppm``.
 
-    A dose below :data:`DOSE_FLUSH` counts as zero, so a device back in clean air
-    (0 ppm, no dose, nothing raised) is quiet again and its 0 ppm rows are skipped.
+    A device holding 0 ppm with nothing raised skips further 0 ppm rows: its dose only
+    decays, ``co_dose * exp(-(t - co_t) / tau)``, and the next non-zero reading computes
+    that decay from the stored point (the same value as stepping through every row, to
+    rounding). A dose below :data:`DOSE_FLUSH` counts as zero.
     """
     st, p = c.st, c.p
-    busy = (ppm > 0) | (st.cond[CO][d] > 0) | (st.co_dose[d] > 0) | (st.co_ppm[d] > 0) | ~np.isnan(
-        st.co_clr[d])
+    busy = (ppm > 0) | (st.cond[CO][d] > 0) | (st.co_ppm[d] > 0) | ~np.isnan(st.co_clr[d])
     if not busy.all():
         i = busy.nonzero()[0]
         if not i.size:
