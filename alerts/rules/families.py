@@ -12,6 +12,7 @@ with :func:`family_bits` after the rules ran.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,7 +158,10 @@ def mark_rough(v: F64, rows: Idx, d: Idx, bits: Bits, lo: F64, hi: F64) -> tuple
 
 def _split(r: Idx, cuts: list[int]) -> list[Idx]:
     """Rows ``r`` (ascending, in round order) split by round."""
-    return [r] if not cuts else np.split(r, np.searchsorted(r, cuts))
+    if not cuts or not len(r) or r[-1] < cuts[0]:
+        return [r] + [r[:0]] * len(cuts)
+    at = [0, *np.searchsorted(r, cuts).tolist(), len(r)]
+    return [r[a:b] for a, b in itertools.pairwise(at)]
 
 
 @dataclass(slots=True)
