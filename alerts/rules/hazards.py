@@ -11,6 +11,7 @@ often the sweep runs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,46 +95,71 @@ def co_tau(c: Ctx, prof: Prof) -> F64:
     return c.p.of("co_half_life_min", prof) * (60.0 / LN2)
 
 
-def co_cross(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None) -> F64:
+@dataclass(slots=True)
+class CoParams:
+    """The CO parameters of some devices, looked up once per call."""
+
+    tau: F64
+    alarm: F64
+    clear_ppm: F64
+    clear_hold: F64
+
+    @classmethod
+    def of(cls, c: Ctx, prof: Prof) -> CoParams:
+        """The parameters of profiles ``prof``."""
+        p = c.p
+        return cls(co_tau(c, prof), p.of("co_alarm_dose", prof), p.of("co_clear_ppm", prof),
+                   p.of("co_clear_hold_s", prof))
+
+
+def co_cross(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None,
+             cp: CoParams | None = None) -> F64:
     """Event time at which the dose reaches the alarm dose if the last ppm holds (NaN: never).
 
     ``eq`` is the equilibrium dose of the held ppm when the caller has it.
     """
     st = c.st
-    tau = co_tau(c, prof)
-    alarm = c.p.of("co_alarm_dose", prof)
+    cp = cp if cp is not None else CoParams.of(c, prof)
     d0, t0 = st.co_dose[d], st.co_t[d]
     if eq is None:
-        eq = co_rate(c, prof, st.co_ppm[d]) * tau
+        eq = co_rate(c, prof, st.co_ppm[d]) * cp.tau
     with np.errstate(invalid="ignore", divide="ignore"):
-        grow = t0 + tau * np.log((eq - d0) / (eq - alarm))
-    return np.where(d0 >= alarm, t0, np.where(eq > alarm, grow, np.nan))
+        grow = t0 + cp.tau * np.log((eq - d0) / (eq - cp.alarm))
+    return np.where(d0 >= cp.alarm, t0, np.where(eq > cp.alarm, grow, np.nan))
 
 
-def co_step(c: Ctx, d: Idx, prof: Prof, t: F64, eq: F64 | None = None) -> None:
+def co_step(c: Ctx, d: Idx, prof: Prof, t: F64, eq: F64 | None = None,
+            cp: CoParams | None = None) -> F64:
     """Alarm when the dose crosses the alarm dose (ppm at or above the clear level);
-    clear after the ppm stayed below the clear level for the clear hold."""
-    st, p = c.st, c.p
+    clear after the ppm stayed below the clear level for the clear hold. Returns when
+    the dose crosses (see :func:`co_cross`); a step changes nothing it depends on."""
+    st = c.st
+    cp = cp if cp is not None else CoParams.of(c, prof)
     code = st.cond[CO][d]
     ppm = st.co_ppm[d]
-    cross = co_cross(c, d, prof, eq)
-    rise = (code == 0) & (ppm >= p.of("co_clear_ppm", prof)) & (cross <= t)
-    r_due = st.co_clr[d] + p.of("co_clear_hold_s", prof)
+    cross = co_cross(c, d, prof, eq, cp)
+    rise = (code == 0) & (ppm >= cp.clear_ppm) & (cross <= t)
+    r_due = st.co_clr[d] + cp.clear_hold
     clear = (code > 0) & (r_due <= t)
-    new = np.where(rise, 3, np.where(clear, 0, code))
-    ts = np.where(rise, cross, np.where(clear, r_due, t))
-    c.em.emit(CO, d, new, ts, ppm, NO_DETAIL)
-    if clear.any():
-        st.co_clr[d[clear]] = np.nan
+    if rise.any() or clear.any():
+        new = np.where(rise, 3, np.where(clear, 0, code))
+        ts = np.where(rise, cross, np.where(clear, r_due, t))
+        c.em.emit(CO, d, new, ts, ppm, NO_DETAIL)
+        if clear.any():
+            st.co_clr[d[clear]] = np.nan
+    return cross
 
 
-def co_dues(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None) -> F64:
-    """The next CO deadline given the current code."""
-    st, p = c.st, c.p
+def co_dues(c: Ctx, d: Idx, prof: Prof, eq: F64 | None = None, cp: CoParams | None = None,
+            cross: F64 | None = None) -> F64:
+    """The next CO deadline given the current code (``cross`` from :func:`co_step`)."""
+    st = c.st
+    cp = cp if cp is not None else CoParams.of(c, prof)
     code = st.cond[CO][d]
-    rise = np.where((code == 0) & (st.co_ppm[d] >= p.of("co_clear_ppm", prof)),
-                    co_cross(c, d, prof, eq), np.nan)
-    clear = np.where(code > 0, st.co_clr[d] + p.of("co_clear_hold_s", prof), np.nan)
+    if cross is None:
+        cross = co_cross(c, d, prof, eq, cp)
+    rise = np.where((code == 0) & (st.co_ppm[d] >= cp.clear_ppm), cross, np.nan)
+    clear = np.where(code > 0, st.co_clr[d] + cp.clear_hold, np.nan)
     return np.fmin(rise, clear)
 
 
@@ -145,26 +171,26 @@ def co_apply(c: Ctx, d: Idx, prof: Prof, t: F64, ppm: F64) -> None:
     that decay from the stored point (the same value as stepping through every row, to
     rounding). A dose below :data:`DOSE_FLUSH` counts as zero.
     """
-    st, p = c.st, c.p
+    st = c.st
     busy = (ppm > 0) | (st.cond[CO][d] > 0) | (st.co_ppm[d] > 0) | ~np.isnan(st.co_clr[d])
     if not busy.all():
         i = busy.nonzero()[0]
         if not i.size:
             return
         d, prof, t, ppm = d[i], prof[i], t[i], ppm[i]
-    tau = co_tau(c, prof)
-    eq = co_rate(c, prof, st.co_ppm[d]) * tau
-    co_step(c, d, prof, t, eq)
+    cp = CoParams.of(c, prof)
+    eq = co_rate(c, prof, st.co_ppm[d]) * cp.tau
+    co_step(c, d, prof, t, eq, cp)
     t0 = st.co_t[d]
-    dose = eq + (st.co_dose[d] - eq) * np.exp(-(t - t0) / tau)
+    dose = eq + (st.co_dose[d] - eq) * np.exp(-(t - t0) / cp.tau)
     st.co_dose[d] = np.where(np.isnan(t0) | (dose < DOSE_FLUSH), 0.0, dose)
     st.co_t[d] = t
     st.co_ppm[d] = ppm
     raised = st.cond[CO][d] > 0
-    st.co_clr[d] = keep_or(st.co_clr[d], (ppm < p.of("co_clear_ppm", prof)) & raised, t)
-    eq = co_rate(c, prof, ppm) * tau
-    co_step(c, d, prof, t, eq)
-    c.lower_due(d, co_dues(c, d, prof, eq))
+    st.co_clr[d] = keep_or(st.co_clr[d], (ppm < cp.clear_ppm) & raised, t)
+    eq = co_rate(c, prof, ppm) * cp.tau
+    cross = co_step(c, d, prof, t, eq, cp)
+    c.lower_due(d, co_dues(c, d, prof, eq, cp, cross))
 
 
 # --- smoke -------------------------------------------------------------------------
