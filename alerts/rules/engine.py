@@ -88,13 +88,13 @@ class _Rows:
     raw_first: F64
 
 
-def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[Idx, Idx]:
+def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], Idx]:
     """CSR of device rows per group number (negative groups left out)."""
     n = int(group.max()) + 1 if len(group) and group.max() >= 0 else 0
     order = np.argsort(group, kind="stable")
     order = order[group[order] >= 0]
     counts = np.bincount(group[order], minlength=n)
-    return order.astype(np.intp), np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
+    return order.astype(np.int32), np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
 
 
 class RuleEngine:
@@ -117,7 +117,7 @@ class RuleEngine:
         self.st.maint[:] = self.params.values["maintenance"][self.params.profile] > 0
         self._hh_rows, self._hh_ptr = _rows_by_group(table.household)
         self._any_maint = bool(self.st.maint.any())
-        self._mark = np.zeros(n, dtype=np.int32)
+        self._mark = np.zeros(n, dtype=np.uint16)  # scratch of _rounds
         self._welfare_dev = (table.kind == doors.DOOR_CODE) & table.elderly_alone & (
             table.household >= 0)
         self.late_dropped = 0
@@ -139,6 +139,16 @@ class RuleEngine:
     def maintenance(self) -> npt.NDArray[np.bool_]:
         """Which devices are in maintenance / test mode (read only by convention)."""
         return self.st.maint
+
+    def nbytes_per_device(self) -> tuple[float, float]:
+        """(bytes of rule state per device, the state and parameters' profile number;
+        bytes of everything the engine keeps per device: that plus its indexes and
+        scratch: family bits, repeat marks, welfare and static flags, household index)."""
+        n = max(len(self.table), 1)
+        state = self.st.nbytes_per_device() + self.params.profile.itemsize
+        extra = sum(a.nbytes for a in (self._bits, self._mark, self._static, self._welfare_dev,
+                                       self._hh_rows))
+        return state, state + extra / n
 
     def condition(self, device_idx: int, hazard: Hazard) -> int:
         """The current condition code of one (device, hazard), see :mod:`alerts.rules.state`."""
@@ -297,16 +307,21 @@ class RuleEngine:
         bounds in that order). A row with the same ``(ts, seq)`` as an earlier one of its
         device is dropped (counted in ``late_dropped``)."""
         n = len(d)
-        pos = np.arange(n, dtype=np.int32)
-        self._mark[d] = pos
-        repeat = self._mark.take(d) != pos
-        if not repeat.any():
-            return None, [0, n]
-        rd = d[repeat]
-        bits = self._bits
-        bits[rd] |= np.uint16(fam.MULTI)
-        in_multi = (bits.take(d) & np.uint16(fam.MULTI)) != 0
-        bits[rd] &= np.uint16(~fam.MULTI & 0xFFFF)
+        if n <= 0xFFFF:  # mark each device with its row; a row that reads another repeats
+            pos = np.arange(n, dtype=np.uint16)
+            self._mark[d] = pos
+            repeat = self._mark.take(d) != pos
+            if not repeat.any():
+                return None, [0, n]
+            rd = d[repeat]
+            bits = self._bits
+            bits[rd] |= np.uint16(fam.MULTI)
+            in_multi = (bits.take(d) & np.uint16(fam.MULTI)) != 0
+            bits[rd] &= np.uint16(~fam.MULTI & 0xFFFF)
+        else:
+            in_multi = np.bincount(d, minlength=len(self.table)).take(d) > 1
+            if not in_multi.any():
+                return None, [0, n]
         single = (~in_multi).nonzero()[0]
         m = in_multi.nonzero()[0]
         m = m[np.lexsort((seq[m], ts[m], d[m]))]
@@ -472,7 +487,8 @@ class RuleEngine:
         c = self._ctx()
         st = self.st
         st.away[household_row] = away
-        d = self._hh_rows[self._hh_ptr[household_row]:self._hh_ptr[household_row + 1]]
+        d = self._hh_rows[self._hh_ptr[household_row]:self._hh_ptr[household_row + 1]].astype(
+            np.intp)
         d = d[doors.welfare_devices(c, d)]
         if away:
             c.em.emit(WELFARE, d, np.zeros(len(d), dtype=np.int8), now, np.nan,

@@ -150,3 +150,30 @@ def test_restore_recomputes_which_devices_are_quiet() -> None:
         now += 40.0
         batch = random_batch(rng, now, kinds)
         same(a.evaluate(batch, now), b.evaluate(batch, now))
+
+
+@pytest.mark.parametrize("n", [5_000, 70_000])  # both ways of finding repeated devices
+def test_rounds_hold_each_device_once_in_event_time_order(n: int) -> None:
+    devs = devices()
+    table = make_table(devs)
+    eng = RuleEngine(table, build_params(table))
+    rng = np.random.default_rng(n)
+    d = rng.integers(0, N_DEV, size=n).astype(np.intp)
+    ts = T0 + rng.integers(0, 50, size=n).astype(np.float64)
+    seq = rng.integers(0, 3, size=n).astype(np.int64)
+    order, bounds = eng._rounds(d, ts, seq)
+    assert order is not None and len(bounds) > 2
+    kept = len(order)
+    # rows with the same (device, ts, seq) as another count once
+    assert kept == len({(a, b, c) for a, b, c in zip(d.tolist(), ts.tolist(), seq.tolist(),
+                                                         strict=True)})
+    assert eng.late_dropped == n - kept
+    assert sorted(set(order.tolist())) == sorted(order.tolist())
+    last: dict[int, tuple[float, int]] = {}
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        rnd = order[a:b]
+        assert len(set(d[rnd].tolist())) == len(rnd)  # each device once per round
+        for r in rnd.tolist():
+            key = (float(ts[r]), int(seq[r]))
+            assert last.get(int(d[r]), (-np.inf, -1)) < key
+            last[int(d[r])] = key
