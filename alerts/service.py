@@ -18,7 +18,7 @@ from alerts.lifecycle import act, alert_key, apply_transition, report, report_ke
 from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
 from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
-from alerts.rules.types import LIFE_SAFETY, Hazard, Severity, Transition
+from alerts.rules.types import FAULTS, LIFE_SAFETY, Severity, Transition
 from alerts.system import SystemHazard, system_key, system_transition
 from sensors.errors import GridWatchError
 from sensors.registry import DeviceTable
@@ -72,9 +72,11 @@ def _facts(alert: Alert, place: Place, assignment: Assignment, index: SiteIndex)
 # their own offline alerts speak (a Zigbee device rejoins and reports within minutes).
 GATEWAY_GRACE_S = 300.0
 # Alerts of one of these hazards in one building this close together are one incident:
-# several detectors sensing the same fire or leak, or a building losing power or network.
+# several detectors sensing the same fire or leak; a building losing power or network
+# (offline, and a day later its gas and fire devices unprotected); a batch of devices
+# fitted together running flat, or a vandal going from door to door (tamper).
 INCIDENT_WINDOW_S = 600.0
-GROUPED_BY_BUILDING = LIFE_SAFETY | {Hazard.OFFLINE}
+GROUPED_BY_BUILDING = LIFE_SAFETY | FAULTS
 
 
 class AlertService:

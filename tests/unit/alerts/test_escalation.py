@@ -285,3 +285,26 @@ def test_a_building_losing_power_is_one_offline_incident_and_inhibition_still_ho
     assert heat.data["inhibited_by"] == gw.id and heat.data["grouped_into"] == gas.id
     w.advance(120)
     assert [n.alert.id for n in w.notifier.notices[before:] if n.alert.id in (gas.id, heat.id)] == []
+
+
+def test_faults_of_one_building_are_one_incident_per_hazard(tmp_path):
+    # a building that lost power a day ago: its gas and fire devices go unprotected
+    w = World(tmp_path)
+    first = w.raise_("gas-101", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
+    w.advance(20)
+    second = w.raise_("smoke-101", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
+    third = w.raise_("co-102", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
+    assert second.data["grouped_into"] == first.id and third.data["grouped_into"] == first.id
+    kinds = [k for k, _ in w.told()]
+    assert kinds.count("fault") == 1 and "incident_update" in kinds  # one page, not three
+    # another fault of the same building is its own incident; so is another building's
+    battery = w.raise_("water-101", Hazard.BATTERY_LOW, Severity.WARNING, 9.0)
+    assert "grouped_into" not in battery.data
+    w.advance(30)
+    battery2 = w.raise_("gas-102", Hazard.BATTERY_LOW, Severity.WARNING, 9.0)
+    assert battery2.data["grouped_into"] == battery.id
+    other = w.raise_("gas-201", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
+    assert "grouped_into" not in other.data
+    # acknowledging the incident acknowledges the devices in it
+    w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
+    assert w.state.get_alert(third.id).status.value == "acknowledged"
