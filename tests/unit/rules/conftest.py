@@ -16,6 +16,13 @@ from sensors.registry import KIND_CODE, DeviceTable
 from topology.rules import RuleOverrides
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC = 08:00 in Shanghai
+# The fields each kind sends in random streams, and the ones every kind may send.
+KIND_FIELDS = {
+    DeviceKind.GAS: ["lel_pct", "co_ppm"], DeviceKind.CO: ["co_ppm"],
+    DeviceKind.SMOKE: ["smoke", "temp_c"], DeviceKind.HEAT: ["temp_c"],
+    DeviceKind.WATER: ["water_leak"], DeviceKind.DOOR: ["open"],
+}
+COMMON = ["battery_pct", "battery_low", "tamper", "rssi_dbm"]
 
 
 def make_table(devices: Sequence[tuple[DeviceKind, int, int, bool]],

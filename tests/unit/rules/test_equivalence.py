@@ -19,7 +19,7 @@ from sensors.fields import FIELD_INDEX, N_FIELDS
 from sensors.fields import DeviceKind as K
 from topology.rules import RuleOverrides, RuleSet
 
-from .conftest import T0, make_table
+from .conftest import COMMON, KIND_FIELDS, T0, make_table
 
 DEVICES = [
     (K.GAS, 0, 0, False), (K.CO, 0, 0, False), (K.SMOKE, 0, 0, False), (K.SMOKE, 0, 0, False),
@@ -39,11 +39,6 @@ VALUES = {
     "tamper": [0, 1],
     "rssi_dbm": [-70, 5],
 }
-KIND_FIELDS = {
-    K.GAS: ["lel_pct", "co_ppm"], K.CO: ["co_ppm"], K.SMOKE: ["smoke", "temp_c"],
-    K.HEAT: ["temp_c"], K.WATER: ["water_leak"], K.DOOR: ["open"],
-}
-COMMON = ["battery_pct", "battery_low", "tamper", "rssi_dbm"]
 
 # Short holds so random streams reach every state within a few steps.
 OVERRIDES = RuleOverrides(

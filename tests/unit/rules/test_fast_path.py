@@ -19,7 +19,7 @@ from sensors.fields import FIELD_INDEX, N_FIELDS
 from sensors.fields import DeviceKind as K
 from topology.rules import RuleOverrides, RuleSet
 
-from .conftest import T0, make_table
+from .conftest import COMMON, KIND_FIELDS, T0, make_table
 
 KINDS = [K.GAS, K.CO, K.SMOKE, K.HEAT, K.WATER, K.DOOR]
 N_DEV = 240
@@ -35,11 +35,6 @@ ROUGH = {
     "open": [0.5], "battery_pct": [5.0, 15.0, 25.0, 31.0, -1.0], "battery_low": [1.0],
     "tamper": [1.0], "rssi_dbm": [5.0],
 }
-FIELDS_OF = {
-    K.GAS: ["lel_pct", "co_ppm"], K.CO: ["co_ppm"], K.SMOKE: ["smoke", "temp_c"],
-    K.HEAT: ["temp_c"], K.WATER: ["water_leak"], K.DOOR: ["open"],
-}
-COMMON = ["battery_pct", "battery_low", "tamper", "rssi_dbm"]
 OVERRIDES = RuleOverrides(
     defaults=RuleSet(stuck_s=900, welfare_warn_s=4000, welfare_crit_s=8000,
                      battery_remind_s=2000, unprotected_s=5000, water_critical_s=300,
@@ -66,7 +61,7 @@ def random_batch(rng: np.random.Generator, now: float, kinds: list[K]) -> Readin
     v = np.full((n, N_FIELDS), np.nan)
     rough_share = rng.choice([0.0, 0.02, 0.1, 0.4])
     for r in range(n):
-        names = [f for f in FIELDS_OF[kinds[dev[r]]] if rng.random() < 0.8]
+        names = [f for f in KIND_FIELDS[kinds[dev[r]]] if rng.random() < 0.8]
         names += [f for f in COMMON if rng.random() < 0.25]
         for f in names:
             choices = ROUGH[f] if rng.random() < rough_share else CALM[f]
