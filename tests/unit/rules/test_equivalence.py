@@ -25,6 +25,7 @@ DEVICES = [
     (K.GAS, 0, 0, False), (K.CO, 0, 0, False), (K.SMOKE, 0, 0, False), (K.SMOKE, 0, 0, False),
     (K.SMOKE, 1, 0, False), (K.HEAT, 1, 0, False), (K.WATER, 1, 0, False),
     (K.DOOR, 2, 1, True), (K.DOOR, -1, 1, False), (K.GAS, 2, 1, True),
+    (K.DOOR, 1, 0, False),  # a household door: no held-open limit, no welfare check
 ]
 # Field values near every threshold, plus impossible ones.
 VALUES = {
@@ -44,8 +45,9 @@ VALUES = {
 OVERRIDES = RuleOverrides(
     defaults=RuleSet(stuck_s=3000, welfare_warn_s=4000, welfare_crit_s=8000,
                      battery_remind_s=2000, unprotected_s=5000, water_critical_s=300,
-                     smoke_hush_s=200, door_open_max_s=300),
+                     smoke_hush_s=200),
     kinds={K.CO: RuleSet(co_half_life_min=30)},
+    devices={"d7": RuleSet(door_open_max_s=300), "d8": RuleSet(door_open_max_s=300)},
 )
 
 
