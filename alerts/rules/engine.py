@@ -7,7 +7,9 @@ that is not newer than the newest already applied to its device (out of order,
 or a duplicate) is counted in ``late_dropped`` and moves no rule, so late and
 repeated deliveries never rewrite the past. A batch is applied in *rounds*: round
 k holds the k-th new reading of each device, so each round is a plain vectorised
-update where every device appears once.
+update where every device appears once. Each rule family runs only on the rows of
+devices not quiet in it or bringing a rough value (:mod:`alerts.rules.families`);
+``fast = False`` runs every rule on every row, for tests to compare.
 
 Absence rules (offline, unprotected, welfare, door held open, hold timers, hush
 re-arm, battery reminders) run in :meth:`RuleEngine.sweep` over the devices whose
