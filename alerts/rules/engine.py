@@ -436,9 +436,13 @@ class RuleEngine:
     def _touch(self, c: Ctx) -> None:
         """Devices whose condition changed are no longer known to be quiet."""
         if c.em.out:
-            d = np.fromiter((tr.device_idx for tr in c.em.out), dtype=np.intp,
-                            count=len(c.em.out))
-            self._bits[d] = self._static.take(d) | np.uint16(fam.DYNAMIC)
+            self._wake(np.fromiter((tr.device_idx for tr in c.em.out), dtype=np.intp,
+                                   count=len(c.em.out)))
+
+    def _wake(self, d: Idx | int) -> None:
+        """Devices ``d`` are not known to be quiet in any family until their next
+        readings have run every family and recomputed their bits."""
+        self._bits[d] = self._static[d] | np.uint16(fam.DYNAMIC)
 
     def _dues(self, c: Ctx, d: Idx, prof: npt.NDArray[np.int32],
               welfare: npt.NDArray[np.bool_]) -> F64:
@@ -469,7 +473,7 @@ class RuleEngine:
         """An MQTT availability message: offline raises OFFLINE at once; online clears it
         when the device is not stale."""
         self._start(now)
-        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
+        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         d = np.array([device_idx], dtype=np.intp)
@@ -505,7 +509,7 @@ class RuleEngine:
         """Maintenance / test mode: readings still move the rules, no condition is raised;
         entering clears what is raised (detail ``maintenance``)."""
         self._start(now)
-        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
+        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         if on and not st.maint[device_idx]:
@@ -520,7 +524,7 @@ class RuleEngine:
         """Silence a smoke alarm (the caller checks who may, GB/T 45839 5.4.4): INFO
         ``hushed`` until ``smoke_hush_s`` passes, then critical again if still on."""
         self._start(now)
-        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
+        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         if st.cond[SMOKE][device_idx] >= 3:
@@ -532,7 +536,7 @@ class RuleEngine:
     def acknowledge(self, device_idx: int, hazard: Hazard, now: float) -> list[Transition]:
         """A person acknowledged the condition: a wet leak sensor then stays a warning."""
         self._start(now)
-        self._bits[device_idx] = fam.DYNAMIC | int(self._static[device_idx])  # re-checked later
+        self._wake(device_idx)
         if hazard is Hazard.WATER_LEAK and self.st.cond[WATER][device_idx] > 0:
             self.st.water_ack[device_idx] = True
             self.st.next_due[device_idx] = -np.inf
