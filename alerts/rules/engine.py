@@ -7,9 +7,10 @@ that is not newer than the newest already applied to its device (out of order,
 or a duplicate) is counted in ``late_dropped`` and moves no rule, so late and
 repeated deliveries never rewrite the past. A batch is applied in *rounds*: round
 k holds the k-th new reading of each device, so each round is a plain vectorised
-update where every device appears once. Each rule family runs only on the rows of
-devices not quiet in it or bringing a rough value (:mod:`alerts.rules.families`);
-``fast = False`` runs every rule on every row, for tests to compare.
+update where every device appears once. That is the readable form of the hot path;
+by default a batch runs through :mod:`alerts.rules.kernel`, the same rules as scalar
+code compiled by Numba, row by row (``compiled = False`` selects the vectorised
+form; tests compare the two).
 
 Absence rules (offline, unprotected, welfare, door held open, hold timers, hush
 re-arm, battery reminders) run in :meth:`RuleEngine.sweep` over the devices whose
@@ -27,11 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.rules import doors, hazards, health
-from alerts.rules import families as fam
+from alerts.rules import kernel as kern
 from alerts.rules.ctx import GAS, SMOKE, WATER, WELFARE, Ctx, Idx
 from alerts.rules.emit import Emitter
-from alerts.rules.params import RuleParams, build_params
-from alerts.rules.state import HAZARDS, H, State
+from alerts.rules.params import NAMES, RuleParams, build_params
+from alerts.rules.state import CODE_SEVERITY, HAZARDS, H, State
 from alerts.rules.types import Hazard, Transition
 from sensors.batch import ReadingBatch
 from sensors.fields import (
@@ -60,13 +61,6 @@ _VALUE_RULES: tuple[tuple[int, ValueRule], ...] = (
     (WATER_LEAK, hazards.water_apply), (OPEN, doors.door_apply),
 )
 
-
-# The value families' rules, in the order of families.VALUE_FAMILIES: (bit, field, rule).
-_FAMILY_RULES: tuple[tuple[int, int, ValueRule], ...] = tuple(
-    (bit, col, fn) for (bit, col), fn in zip(fam.VALUE_FAMILIES, (
-        hazards.gas_apply, hazards.co_apply, hazards.heat_apply, hazards.water_apply,
-        doors.door_apply), strict=True))
-assert tuple(c for c, _ in _VALUE_RULES) == tuple(c for _, c in fam.VALUE_FAMILIES)
 
 
 def _where(mask: npt.NDArray[np.bool_]) -> Idx | None:
@@ -119,16 +113,17 @@ class RuleEngine:
         self.st.maint[:] = self.params.values["maintenance"][self.params.profile] > 0
         self._hh_rows, self._hh_ptr = _rows_by_group(table.household)
         self._any_maint = bool(self.st.maint.any())
-        self._mark = np.zeros(n, dtype=np.uint16)  # scratch of _rounds
+        self._mark = np.zeros(n, dtype=np.uint8)  # scratch of the kernel, zero between calls
         self._welfare_dev = (table.kind == doors.DOOR_CODE) & table.elderly_alone & (
             table.household >= 0)
         self.late_dropped = 0
         self.max_future_s = 300.0
-        self._static = fam.static_bits(self._welfare_dev, self.params)
-        # one bit per rule family: set where the device is not known to be quiet in it
-        self._bits = self._static.astype(np.uint16)
-        self._calm_lo, self._calm_hi = fam.calm_bounds(self.params)
-        self.fast = True  # False: every row runs every rule (tests compare the two)
+        p = self.params
+        # the kernel's view of the parameters: one row per profile, columns in NAMES order
+        self._pmat = np.ascontiguousarray(np.column_stack([p.values[k] for k in NAMES]))
+        self._floors = np.array([p.floor["gas"], p.floor["heat"], p.floor["battery"]])
+        self._out = np.empty((1024, 6))  # the kernel's transitions (it grows this)
+        self.compiled = True  # False: the vectorised form (tests compare the two)
 
     # --- public state ---------------------------------------------------------------
 
@@ -145,11 +140,10 @@ class RuleEngine:
     def nbytes_per_device(self) -> tuple[float, float]:
         """(bytes of rule state per device, the state and parameters' profile number;
         bytes of everything the engine keeps per device: that plus its indexes and
-        scratch: family bits, repeat marks, welfare and static flags, household index)."""
+        scratch: repeat marks, welfare flags, household index)."""
         n = max(len(self.table), 1)
         state = self.st.nbytes_per_device() + self.params.profile.itemsize
-        extra = sum(a.nbytes for a in (self._bits, self._mark, self._static, self._welfare_dev,
-                                       self._hh_rows))
+        extra = sum(a.nbytes for a in (self._mark, self._welfare_dev, self._hh_rows))
         return state, state + extra / n
 
     def condition(self, device_idx: int, hazard: Hazard) -> int:
@@ -166,7 +160,6 @@ class RuleEngine:
         """Load a snapshot taken from an engine over the same device table."""
         self.st.restore(snap)
         self._any_maint = bool(self.st.maint.any())
-        self._bits = fam.family_bits(self.st, self._static, np.arange(len(self.table)))
         if "late_dropped" in snap:
             self.late_dropped = int(snap["late_dropped"][0])
 
@@ -186,15 +179,47 @@ class RuleEngine:
         c = self._ctx()
         if len(batch) == 0:
             return c.em.out
+        if self.compiled:
+            self._apply_compiled(c, batch, now)
+            self._group_smoke(c)
+            return c.em.out
         acc = self._accepted(batch, now)
         if acc is not None:
             d, ts, seq, rows = acc
-            if self.fast:
-                self._apply_fast(c, d, ts, seq, rows, batch.values, now)
-            else:
-                self._apply_full(c, d, ts, seq, rows, batch.values, now)
+            self._apply_full(c, d, ts, seq, rows, batch.values, now)
             self._group_smoke(c)
         return c.em.out
+
+    def _apply_compiled(self, c: Ctx, batch: ReadingBatch, now: float) -> None:
+        """The batch through :func:`alerts.rules.kernel.apply_batch`; its transitions
+        into ``c.em`` (smoke alarms raised too, for grouping)."""
+        st, p, table = self.st, self.params, self.table
+        values = batch.values if batch.values.flags.f_contiguous else np.asfortranarray(
+            batch.values)
+        self._out, k, dropped = kern.apply_batch(
+            st.fblock, st.bblock,
+            st.gas_lel, st.last_seq, st.cond, self._out, self._mark, self._pmat, p.profile,
+            table.heartbeat_s, table.kind, health.PRIMARY, self._welfare_dev,
+            table.elderly_alone, table.household, st.away, p.co_ppm, p.co_rate, health.LO,
+            health.HI, health.BOOLEAN, self._floors, p.tz_offset_s,
+            batch.device_idx, batch.ts, batch.recv_ts, batch.seq, values, now,
+            self.max_future_s)
+        self.late_dropped += int(dropped)
+        if not k:
+            return
+        o = self._out[:k]
+        dev = o[:, kern.O_DEV].astype(np.int64).tolist()
+        hz = o[:, kern.O_HAZARD].astype(np.int64).tolist()
+        code = o[:, kern.O_CODE].astype(np.int64).tolist()
+        det = o[:, kern.O_DETAIL].astype(np.int64).tolist()
+        sev, haz, names = CODE_SEVERITY, HAZARDS, kern.DETAILS
+        out = [Transition(dv, haz[h], sev[cd], t, v, names[dd]) for dv, h, cd, t, v, dd in zip(
+            dev, hz, code, o[:, kern.O_TS].tolist(), o[:, kern.O_VALUE].tolist(), det,
+            strict=True)]
+        c.em.out.extend(out)
+        c.em.smoke_raised.extend(
+            (tr.ts, tr.device_idx) for tr, h, cd, dd in zip(out, hz, code, det, strict=True)
+            if h == SMOKE and cd == 3 and dd == kern.D_DEVICE_ALARM)
 
     def _accepted(self, batch: ReadingBatch, now: float) -> tuple[
             Idx, F64, npt.NDArray[np.int64], Idx | None] | None:
@@ -249,81 +274,15 @@ class RuleEngine:
             self._round(c, _Rows(d[sl], ts[sl], seq[sl], clean[sl], main[sl], any_bad[sl],
                                  first[sl], raw_first[sl]), now)
 
-    def _apply_fast(self, c: Ctx, d: Idx, ts: F64, seq: npt.NDArray[np.int64],
-                    rows: Idx | None, values: F64, now: float) -> None:
-        """The same as :meth:`_apply_full`, running each rule family only on the rows of
-        devices that are not quiet in it or bring a rough value (see
-        :mod:`alerts.rules.families`); calm rows of quiet devices only move bookkeeping
-        (last seen, last temperature, door state, the stuck rule's value)."""
-        v = values if values.flags.f_contiguous else np.asfortranarray(values)
-        order, bounds = self._rounds(d, ts, seq)
-        if order is not None:
-            d, ts, seq = d[order], ts[order], seq[order]
-            rows = order if rows is None else rows[order]
-        if rows is None:
-            rows = np.arange(len(d))
-        v, bad = fam.mark_rough(v, rows, d, self._bits, self._calm_lo, self._calm_hi)
-        plan = fam.Plan.of(v, rows, d, self._bits.take(d), bounds[1:-1], bad,
-                           health.PRIMARY.take(self.table.kind.take(d)))
-        st, p = self.st, self.params
-        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
-            dk, tk = d[a:b], ts[a:b]
-            st.last_ts[dk] = tk
-            st.last_seq[dk] = seq[a:b]
-            st.last_seen[dk] = np.fmax(st.last_seen.take(dk), tk)
-            if len(r := plan.seen[k]):
-                health.seen(c, d[r], p.profile.take(d[r]), ts[r], now)
-            if len(r := plan.implausible[k]):
-                health.implausible_apply(c, d[r], ts[r], plan.any_bad[r], plan.first[r],
-                                         plan.raw[r])
-            if len(r := plan.battery[k]):
-                pct, flag = plan.col(r, BATTERY_PCT), plan.col(r, BATTERY_LOW)
-                if (i := _where(~np.isnan(pct) | ~np.isnan(flag))) is not None:
-                    r = r[i]
-                    health.battery_apply(c, d[r], p.profile.take(d[r]), ts[r], pct[i], flag[i])
-            if len(r := plan.tamper[k]):
-                health.tamper_apply(c, d[r], ts[r], plan.col(r, TAMPER_COL))
-            for (_, col, fn), fr in zip(_FAMILY_RULES, plan.values, strict=True):
-                if len(r := fr[k]):
-                    fn(c, d[r], p.profile.take(d[r]), ts[r], plan.col(r, col))
-                if col == TEMP_C and len(r := plan.heat_cold[k]):
-                    st.heat_c[d[r]] = plan.temp[r]
-                    st.heat_t[d[r]] = ts[r]
-                elif col == OPEN and len(r := plan.door_cold[k]):
-                    doors.door_quiet(c, d[r], ts[r], plan.opened[r])
-            if len(r := plan.smoke[k]):
-                hazards.smoke_apply(c, d[r], ts[r], plan.col(r, SMOKE_COL))
-            if len(r := plan.stuck[k]):
-                health.stuck_apply(c, d[r], p.profile.take(d[r]), ts[r], plan.main[r])
-            if len(r := plan.welfare[k]):
-                pr = p.profile.take(d[r])
-                doors.welfare_step(c, d[r], pr, ts[r])
-                c.lower_due(d[r], doors.welfare_dues(c, d[r], pr))
-        if len(plan.hot):
-            dh = d[plan.hot]
-            self._bits[dh] = fam.family_bits(st, self._static, dh)
-
     def _rounds(self, d: Idx, ts: F64, seq: npt.NDArray[np.int64]) -> tuple[Idx | None, list[int]]:
         """Put the rows in rounds: round k holds the k-th row of each device in ``(ts,
         seq)`` order. Returns (the row order, None when it is the given one; the rounds'
         bounds in that order). A row with the same ``(ts, seq)`` as an earlier one of its
         device is dropped (counted in ``late_dropped``)."""
         n = len(d)
-        if n <= 0xFFFF:  # mark each device with its row; a row that reads another repeats
-            pos = np.arange(n, dtype=np.uint16)
-            self._mark[d] = pos
-            repeat = self._mark.take(d) != pos
-            if not repeat.any():
-                return None, [0, n]
-            rd = d[repeat]
-            bits = self._bits
-            bits[rd] |= np.uint16(fam.MULTI)
-            in_multi = (bits.take(d) & np.uint16(fam.MULTI)) != 0
-            bits[rd] &= np.uint16(~fam.MULTI & 0xFFFF)
-        else:
-            in_multi = np.bincount(d, minlength=len(self.table)).take(d) > 1
-            if not in_multi.any():
-                return None, [0, n]
+        in_multi = np.bincount(d, minlength=len(self.table)).take(d) > 1
+        if not in_multi.any():
+            return None, [0, n]
         single = (~in_multi).nonzero()[0]
         m = in_multi.nonzero()[0]
         m = m[np.lexsort((seq[m], ts[m], d[m]))]
@@ -430,19 +389,7 @@ class RuleEngine:
             i = w.nonzero()[0]
             doors.welfare_step(c, d[i], prof[i], t[i])
         self.st.next_due[d] = self._dues(c, d, prof, w)
-        self._touch(c)
         return c.em.out
-
-    def _touch(self, c: Ctx) -> None:
-        """Devices whose condition changed are no longer known to be quiet."""
-        if c.em.out:
-            self._wake(np.fromiter((tr.device_idx for tr in c.em.out), dtype=np.intp,
-                                   count=len(c.em.out)))
-
-    def _wake(self, d: Idx | int) -> None:
-        """Devices ``d`` are not known to be quiet in any family until their next
-        readings have run every family and recomputed their bits."""
-        self._bits[d] = self._static[d] | np.uint16(fam.DYNAMIC)
 
     def _dues(self, c: Ctx, d: Idx, prof: npt.NDArray[np.int32],
               welfare: npt.NDArray[np.bool_]) -> F64:
@@ -473,7 +420,6 @@ class RuleEngine:
         """An MQTT availability message: offline raises OFFLINE at once; online clears it
         when the device is not stale."""
         self._start(now)
-        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         d = np.array([device_idx], dtype=np.intp)
@@ -502,14 +448,12 @@ class RuleEngine:
         else:
             st.w_base[d] = np.fmax(st.w_base[d], now)
         st.next_due[d] = -np.inf
-        self._touch(c)
         return c.em.out
 
     def set_maintenance(self, device_idx: int, on: bool, now: float) -> list[Transition]:
         """Maintenance / test mode: readings still move the rules, no condition is raised;
         entering clears what is raised (detail ``maintenance``)."""
         self._start(now)
-        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         if on and not st.maint[device_idx]:
@@ -524,7 +468,6 @@ class RuleEngine:
         """Silence a smoke alarm (the caller checks who may, GB/T 45839 5.4.4): INFO
         ``hushed`` until ``smoke_hush_s`` passes, then critical again if still on."""
         self._start(now)
-        self._wake(device_idx)
         c = self._ctx()
         st = self.st
         if st.cond[SMOKE][device_idx] >= 3:
@@ -536,7 +479,6 @@ class RuleEngine:
     def acknowledge(self, device_idx: int, hazard: Hazard, now: float) -> list[Transition]:
         """A person acknowledged the condition: a wet leak sensor then stays a warning."""
         self._start(now)
-        self._wake(device_idx)
         if hazard is Hazard.WATER_LEAK and self.st.cond[WATER][device_idx] > 0:
             self.st.water_ack[device_idx] = True
             self.st.next_due[device_idx] = -np.inf

@@ -32,6 +32,16 @@ CODE_SEVERITY: tuple[Severity | None, ...] = (
 
 F64 = npt.NDArray[np.float64]
 
+# The float64 and bool per-device arrays live as rows of one block each (the compiled
+# kernel takes the block: one argument instead of nineteen), in this order.
+FLOAT_BLOCK: tuple[str, ...] = (
+    "last_seen", "last_ts", "next_due", "gas_ws", "gas_cs", "gas_clr", "co_dose", "co_t",
+    "co_ppm", "co_clr", "heat_c", "heat_t", "wet_since", "open_since", "w_base", "until",
+    "remind_at", "stuck_val", "stuck_since",
+)
+BOOL_BLOCK: tuple[str, ...] = ("maint", "water_ack", "welfare_blind")
+_BLOCKS = ("fblock", "bblock")
+
 
 def _nan(n: int) -> F64:
     return np.full(n, np.nan, dtype=np.float64)
@@ -73,34 +83,40 @@ class State:
     unit_grp_ts: F64
     unit_grp_dev: npt.NDArray[np.int32]
     epoch: F64  # shape (1,): first ``now`` the engine saw (base for never-seen devices)
+    fblock: F64  # (len(FLOAT_BLOCK), n): the float arrays above are its rows
+    bblock: npt.NDArray[np.bool_]  # (len(BOOL_BLOCK), n): likewise
+
+    @property
+    def arrays(self) -> list[str]:
+        """The names of the state arrays (not the blocks that hold some of them)."""
+        return [f.name for f in fields(self) if f.name not in _BLOCKS]
 
     @classmethod
     def new(cls, n: int, n_households: int, n_units: int) -> State:
         """Fresh state: nothing seen, nothing raised."""
+        fblock = np.full((len(FLOAT_BLOCK), n), np.nan)
+        rows = dict(zip(FLOAT_BLOCK, fblock, strict=True))
+        rows["last_ts"][:] = -np.inf
+        rows["next_due"][:] = -np.inf
+        rows["co_dose"][:] = 0.0
+        bblock = np.zeros((len(BOOL_BLOCK), n), dtype=np.bool_)
         return cls(
-            last_seen=_nan(n),
-            last_ts=np.full(n, -np.inf),
+            **rows,
+            **dict(zip(BOOL_BLOCK, bblock, strict=True)),
             last_seq=np.full(n, np.iinfo(np.int64).min, dtype=np.int64),
             cond=np.zeros((len(HAZARDS), n), dtype=np.int8),
-            next_due=np.full(n, -np.inf),
-            maint=np.zeros(n, dtype=np.bool_),
-            water_ack=np.zeros(n, dtype=np.bool_),
-            welfare_blind=np.zeros(n, dtype=np.bool_),
-            gas_ws=_nan(n), gas_cs=_nan(n), gas_clr=_nan(n),
             gas_lel=np.full(n, np.nan, dtype=np.float32),
-            co_dose=np.zeros(n), co_t=_nan(n), co_ppm=_nan(n), co_clr=_nan(n),
-            heat_c=_nan(n), heat_t=_nan(n),
-            wet_since=_nan(n), open_since=_nan(n), w_base=_nan(n), until=_nan(n),
-            remind_at=_nan(n), stuck_val=_nan(n), stuck_since=_nan(n),
             away=np.zeros(n_households, dtype=np.bool_),
             hh_grp_ts=_nan(n_households), hh_grp_dev=np.full(n_households, -1, dtype=np.int32),
             unit_grp_ts=_nan(n_units), unit_grp_dev=np.full(n_units, -1, dtype=np.int32),
             epoch=_nan(1),
+            fblock=fblock,
+            bblock=bblock,
         )
 
     def snapshot(self) -> dict[str, npt.NDArray[np.generic]]:
         """Copies of every array, by name."""
-        return {f.name: getattr(self, f.name).copy() for f in fields(self)}
+        return {name: getattr(self, name).copy() for name in self.arrays}
 
     def restore(self, snap: dict[str, npt.NDArray[np.generic]]) -> None:
         """Load a snapshot taken from state of the same shape.
@@ -108,16 +124,17 @@ class State:
         Raises:
             ValueError: a name is missing or an array has another shape or dtype.
         """
-        for f in fields(self):
-            cur = getattr(self, f.name)
-            new = snap.get(f.name)
+        for name in self.arrays:
+            new = snap.get(name)
             if new is None:
-                raise ValueError(f"snapshot lacks {f.name!r}")
+                raise ValueError(f"snapshot lacks {name!r}")
+            cur = getattr(self, name)
             if new.shape != cur.shape:
-                raise ValueError(f"snapshot {f.name!r}: shape {new.shape} != {cur.shape}")
-            setattr(self, f.name, np.array(new, dtype=cur.dtype, copy=True))
+                raise ValueError(f"snapshot {name!r}: shape {new.shape} != {cur.shape}")
+        for name in self.arrays:  # in place: the blocks' rows stay the named arrays
+            getattr(self, name)[...] = np.asarray(snap[name]).astype(getattr(self, name).dtype)
 
     def nbytes_per_device(self) -> float:
         """Bytes of state per device (household and unit arrays included)."""
         n = len(self.last_seen)
-        return float(sum(getattr(self, f.name).nbytes for f in fields(self))) / max(n, 1)
+        return float(sum(getattr(self, name).nbytes for name in self.arrays)) / max(n, 1)

@@ -1,8 +1,7 @@
-"""The engine's fast path (rule families run only where a device is not quiet or a
-value is rough) leaves exactly the state and emits exactly the transitions of the
-plain path that runs every rule on every row, on long random streams with many
-devices, repeated devices in a batch, late and duplicated rows, impossible values
-and every command mixed in."""
+"""The compiled hot path (alerts.rules.kernel) leaves exactly the state and emits
+exactly the transitions of the vectorised form of the engine, on long random streams
+with many devices, repeated devices in a batch, late, duplicated, invalid and
+future-dated rows, impossible values and every command mixed in."""
 
 from __future__ import annotations
 
@@ -58,52 +57,63 @@ def random_batch(rng: np.random.Generator, now: float, kinds: list[K]) -> Readin
     dev = rng.choice(pool, size=n).astype(np.int32)
     ts = now - rng.choice([0.0, 0.0, 0.0, 0.5, 1.0, 5.0, 30.0, 400.0], size=n)
     seq = rng.choice([-1, 1, 2], size=n).astype(np.int64)
+    odd = rng.random(n)  # a few rows name no device, carry no time or a time far ahead
+    dev[odd < 0.01] = N_DEV + 5
+    dev[(odd >= 0.01) & (odd < 0.02)] = -1
+    ts[(odd >= 0.02) & (odd < 0.03)] = np.nan
+    ts[(odd >= 0.03) & (odd < 0.04)] = now + 1e6
+    recv = np.where(odd < 0.035, np.nan, now)  # no receive time either: the row is dropped
     v = np.full((n, N_FIELDS), np.nan)
     rough_share = rng.choice([0.0, 0.02, 0.1, 0.4])
     for r in range(n):
-        names = [f for f in KIND_FIELDS[kinds[dev[r]]] if rng.random() < 0.8]
+        kind = kinds[dev[r]] if 0 <= dev[r] < N_DEV else K.GAS
+        names = [f for f in KIND_FIELDS[kind] if rng.random() < 0.8]
         names += [f for f in COMMON if rng.random() < 0.25]
         for f in names:
             choices = ROUGH[f] if rng.random() < rough_share else CALM[f]
             v[r, FIELD_INDEX[f]] = choices[int(rng.integers(len(choices)))]
     if rng.random() < 0.5:
         v = np.asfortranarray(v)  # the engine takes either layout
-    return ReadingBatch([f"d{i}" for i in dev.tolist()], dev, ts, np.full(n, now), seq, v)
+    return ReadingBatch([f"d{i}" for i in dev.tolist()], dev, ts, recv, seq, v)
 
 
 def same(a: list[Transition], b: list[Transition]) -> None:
     def key(t: Transition):
-        return (t.device_idx, t.hazard.value, t.severity, t.ts,
+        # a CO alarm's time comes from exp and log, which NumPy and the kernel may round
+        # differently in the last bit
+        return (t.device_idx, t.hazard.value, t.severity, round(t.ts, 6),
                 None if math.isnan(t.value) else t.value, t.detail)
 
     assert sorted(map(key, a), key=repr) == sorted(map(key, b), key=repr)
 
 
-def same_state(fast: RuleEngine, full: RuleEngine) -> None:
-    sa, sb = fast.snapshot(), full.snapshot()
+def same_state(a: RuleEngine, b: RuleEngine) -> None:
+    sa, sb = a.snapshot(), b.snapshot()
     assert sa.keys() == sb.keys()
     for k in sa:
-        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+        if k == "co_dose":  # exp: see same()
+            np.testing.assert_allclose(sa[k], sb[k], rtol=1e-9, atol=1e-12, err_msg=k)
+        else:
+            np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_fast_path_equals_full_path(seed: int) -> None:
+def test_compiled_equals_vectorised(seed: int) -> None:
     rng = np.random.default_rng(seed)
     devs = devices()
     table = make_table(devs, heartbeat_s=300.0)
     params = build_params(table, OVERRIDES)
     fast, full = RuleEngine(table, params), RuleEngine(table, params)
-    full.fast = False
+    full.compiled = False
+    fast._out = np.empty((1, 6))  # the kernel must grow its output buffer
     kinds = [k for k, *_ in devs]
     now = T0 + (3600.0 * 17 if seed % 2 else 0.0)  # the night rule in half the runs
-    quiet_seen = 0
     for _ in range(160):
         now += float(rng.choice([0.0, 1.0, 7.0, 40.0, 150.0, 700.0, 2500.0]))
         what = rng.choice(["read"] * 8 + ["sweep", "avail", "away", "maint", "hush", "ack"])
         if what == "read":
             b = random_batch(rng, now, kinds)
             same(fast.evaluate(b, now), full.evaluate(b, now))
-            quiet_seen += int(np.count_nonzero(fast._bits.take(b.device_idx) == 0))
         elif what == "sweep":
             same(fast.sweep(now), full.sweep(now))
         elif what == "avail":
@@ -124,31 +134,12 @@ def test_fast_path_equals_full_path(seed: int) -> None:
                  full.acknowledge(i, Hazard.WATER_LEAK, now))
         same_state(fast, full)
     assert fast.late_dropped == full.late_dropped
-    assert quiet_seen > 1000  # the fast path really skipped rules for quiet devices
+    assert len(fast._out) > 1  # it grew
+    assert not fast._mark.any()  # scratch left clean
 
 
-def test_restore_recomputes_which_devices_are_quiet() -> None:
-    devs = devices()
-    table = make_table(devs, heartbeat_s=300.0)
-    params = build_params(table, OVERRIDES)
-    rng = np.random.default_rng(42)
-    a = RuleEngine(table, params)
-    kinds = [k for k, *_ in devs]
-    now = T0
-    for _ in range(20):
-        now += 40.0
-        a.evaluate(random_batch(rng, now, kinds), now)
-    b = RuleEngine(table, params)
-    b.restore(a.snapshot())
-    np.testing.assert_array_equal(a._bits, b._bits)
-    for _ in range(20):
-        now += 40.0
-        batch = random_batch(rng, now, kinds)
-        same(a.evaluate(batch, now), b.evaluate(batch, now))
-
-
-@pytest.mark.parametrize("n", [5_000, 70_000])  # both ways of finding repeated devices
-def test_rounds_hold_each_device_once_in_event_time_order(n: int) -> None:
+def test_rounds_hold_each_device_once_in_event_time_order() -> None:
+    n = 5_000
     devs = devices()
     table = make_table(devs)
     eng = RuleEngine(table, build_params(table))
