@@ -197,9 +197,8 @@ class RuleEngine:
         values = batch.values if batch.values.flags.f_contiguous else np.asfortranarray(
             batch.values)
         self._out, k, dropped = kern.apply_batch(
-            st.fblock, st.bblock,
-            st.gas_lel, st.last_seq, st.cond, self._out, self._mark, self._pmat, p.profile,
-            table.heartbeat_s, table.kind, health.PRIMARY, self._welfare_dev,
+            st.fblock, st.bblock, st.next_due, st.gas_lel, st.last_seq, st.cond.T, self._out,
+            self._mark, self._pmat, p.profile, table.heartbeat_s, table.kind, health.PRIMARY, self._welfare_dev,
             table.elderly_alone, table.household, st.away, p.co_ppm, p.co_rate, health.LO,
             health.HI, health.BOOLEAN, self._floors, p.tz_offset_s,
             batch.device_idx, batch.ts, batch.recv_ts, batch.seq, values, now,

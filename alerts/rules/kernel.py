@@ -77,9 +77,9 @@ _PARAM_INDEX = {
     "stuck_s": P_STUCK_S, "stuck_ignore_zero": P_STUCK_IGNORE_ZERO,
 }
 # rows of the state's float and bool blocks (state.FLOAT_BLOCK, state.BOOL_BLOCK)
-(S_LAST_SEEN, S_LAST_TS, S_NEXT_DUE, S_GAS_WS, S_GAS_CS, S_GAS_CLR, S_CO_DOSE, S_CO_T,
+(S_LAST_SEEN, S_LAST_TS, S_GAS_WS, S_GAS_CS, S_GAS_CLR, S_CO_DOSE, S_CO_T,
  S_CO_PPM, S_CO_CLR, S_HEAT_C, S_HEAT_T, S_WET_SINCE, S_OPEN_SINCE, S_W_BASE, S_UNTIL,
- S_REMIND_AT, S_STUCK_VAL, S_STUCK_SINCE) = range(19)
+ S_REMIND_AT, S_STUCK_VAL, S_STUCK_SINCE) = range(18)
 B_MAINT, B_WATER_ACK, B_WELFARE_BLIND = range(3)
 
 # the detail strings a reading can carry; implausible readings name their field
@@ -94,6 +94,7 @@ D_FIELD0 = 17
 # Transitions one row can cause at most (two steps and an apply per timed rule, six
 # door emissions, one each for the rest), rounded up: the output buffer's size per row.
 MAX_PER_ROW = 32
+CHUNK = 64  # rows whose state is loaded ahead of applying them
 # columns of the output buffer
 O_DEV, O_HAZARD, O_CODE, O_TS, O_VALUE, O_DETAIL = range(6)
 
@@ -112,7 +113,7 @@ def _check_tables() -> None:
         ("battery_low", F_BAT_LOW), ("tamper", F_TAMPER)) if FIELD_INDEX[f] != k]
     problems += [n for n, k in _PARAM_INDEX.items() if NAMES.index(n) != k]
     problems += [n for n, k in (
-        ("last_seen", S_LAST_SEEN), ("last_ts", S_LAST_TS), ("next_due", S_NEXT_DUE),
+        ("last_seen", S_LAST_SEEN), ("last_ts", S_LAST_TS),
         ("gas_ws", S_GAS_WS), ("gas_cs", S_GAS_CS), ("gas_clr", S_GAS_CLR),
         ("co_dose", S_CO_DOSE), ("co_t", S_CO_T), ("co_ppm", S_CO_PPM), ("co_clr", S_CO_CLR),
         ("heat_c", S_HEAT_C), ("heat_t", S_HEAT_T), ("wet_since", S_WET_SINCE),
@@ -121,7 +122,7 @@ def _check_tables() -> None:
         ("stuck_since", S_STUCK_SINCE)) if FLOAT_BLOCK.index(n) != k]
     problems += [n for n, k in (("maint", B_MAINT), ("water_ack", B_WATER_ACK),
                                 ("welfare_blind", B_WELFARE_BLIND)) if BOOL_BLOCK.index(n) != k]
-    if len(FIELDS) != N_FIELDS or len(FLOAT_BLOCK) != 19 or problems:
+    if len(FIELDS) != N_FIELDS or len(FLOAT_BLOCK) != 18 or problems:
         raise ImportError(f"alerts.rules.kernel: tables moved, update its indices: {problems}")
 
 
@@ -160,14 +161,14 @@ def _keep_or(since: float, running: bool, t: float) -> float:
 
 
 @njit(cache=True, _nrt=False)
-def _emit(cond, maint, out, kk, h, i, new, ts, value, det):
+def _emit(cond, bs, out, kk, h, i, new, ts, value, det):
     """Emitter.emit for one device: store ``new`` (0 in maintenance) if it differs;
     returns whether it did."""
-    if maint[i]:
+    if bs[i, B_MAINT]:
         new = 0
-    if new == cond[h, i]:
+    if new == cond[i, h]:
         return False
-    cond[h, i] = new
+    cond[i, h] = new
     k = kk[0]
     out[k, O_DEV] = i
     out[k, O_HAZARD] = h
@@ -180,53 +181,53 @@ def _emit(cond, maint, out, kk, h, i, new, ts, value, det):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _lower_due(fs, i, due):
-    fs[S_NEXT_DUE, i] = _fmin(fs[S_NEXT_DUE, i], due)
+def _lower_due(nd, i, due):
+    nd[i] = _fmin(nd[i], due)
 
 
 # --- device health -----------------------------------------------------------------
 
 
 @njit(cache=True, _nrt=False)
-def _seen(fs, cond, maint, out, kk, pp, hb, i, t, now, ls):
+def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now, ls):
     """An offline or unprotected device read at ``t`` (``ls``: its new last seen)."""
     off = hb * pp[P_OFFLINE_HEARTBEATS] + pp[P_OFFLINE_MARGIN]
     unp = pp[P_UNPROTECTED]
-    code = cond[H_OFFLINE, i]
-    _emit(cond, maint, out, kk, H_OFFLINE, i, 0 if now < ls + off else code, t, NAN, D_NONE)
-    code = cond[H_UNPROTECTED, i]
-    _emit(cond, maint, out, kk, H_UNPROTECTED, i, 0 if now < ls + unp else code, t, NAN,
+    code = cond[i, H_OFFLINE]
+    _emit(cond, bs, out, kk, H_OFFLINE, i, 0 if now < ls + off else code, t, NAN, D_NONE)
+    code = cond[i, H_UNPROTECTED]
+    _emit(cond, bs, out, kk, H_UNPROTECTED, i, 0 if now < ls + unp else code, t, NAN,
           D_NONE)
-    _lower_due(fs, i, ls + _fmin(off, unp))
+    _lower_due(nd, i, ls + _fmin(off, unp))
 
 
 @njit(cache=True, _nrt=False)
-def _battery(fs, cond, maint, out, kk, pp, i, t, pct, flag):
+def _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag):
     low_pct = pp[P_BAT_LOW]
     low = flag == 1.0 or pct <= low_pct
     dead = pct <= pp[P_BAT_DEAD]
     ok = (flag != flag or flag == 0.0) and (  # noqa: PLR0124
         pct != pct or pct > low_pct + pp[P_BAT_MARGIN])  # noqa: PLR0124
-    code = cond[H_BATTERY, i]
+    code = cond[i, H_BATTERY]
     lvl = 3 if dead else 2 if low else 0
     new = 0 if ok else max(code, lvl)
     det = D_DEAD if new == 3 else D_LOW if new == 2 else D_NONE
-    _emit(cond, maint, out, kk, H_BATTERY, i, new, t, pct, det)
-    if cond[H_BATTERY, i] >= 2 and code < 2:
+    _emit(cond, bs, out, kk, H_BATTERY, i, new, t, pct, det)
+    if cond[i, H_BATTERY] >= 2 and code < 2:
         due = t + pp[P_BAT_REMIND]
-        fs[S_REMIND_AT, i] = due
-        _lower_due(fs, i, due)
+        fs[i, S_REMIND_AT] = due
+        _lower_due(nd, i, due)
 
 
 # --- gas ---------------------------------------------------------------------------
 
 
 @njit(cache=True, _nrt=False)
-def _gas_step(fs, gas_lel, cond, maint, out, kk, pp, i, t):
-    code = cond[H_GAS, i]
-    w_due = fs[S_GAS_WS, i] + pp[P_GAS_WARN_HOLD]
-    c_due = fs[S_GAS_CS, i] + pp[P_GAS_CRIT_HOLD]
-    r_due = fs[S_GAS_CLR, i] + pp[P_GAS_CLEAR_HOLD]
+def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
+    code = cond[i, H_GAS]
+    w_due = fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD]
+    c_due = fs[i, S_GAS_CS] + pp[P_GAS_CRIT_HOLD]
+    r_due = fs[i, S_GAS_CLR] + pp[P_GAS_CLEAR_HOLD]
     crit = c_due <= t and code < 3
     warn = w_due <= t and code < 2 and not crit
     clear = r_due <= t and code > 0
@@ -238,27 +239,27 @@ def _gas_step(fs, gas_lel, cond, maint, out, kk, pp, i, t):
         new, ts = 0, r_due
     else:
         new, ts = code, t
-    _emit(cond, maint, out, kk, H_GAS, i, new, ts, np.float64(gas_lel[i]),
+    _emit(cond, bs, out, kk, H_GAS, i, new, ts, np.float64(gas_lel[i]),
           D_EVACUATE if new == 4 else D_NONE)
     if clear:
-        fs[S_GAS_CLR, i] = NAN
+        fs[i, S_GAS_CLR] = NAN
 
 
 @njit(cache=True, _nrt=False)
-def _gas(fs, gas_lel, cond, maint, out, kk, pp, i, t, lel):
-    _gas_step(fs, gas_lel, cond, maint, out, kk, pp, i, t)
-    fs[S_GAS_WS, i] = _keep_or(fs[S_GAS_WS, i], lel >= pp[P_GAS_WARN_LEL], t)
-    fs[S_GAS_CS, i] = _keep_or(fs[S_GAS_CS, i], lel >= pp[P_GAS_CRIT_LEL], t)
-    raised = cond[H_GAS, i] > 0
-    fs[S_GAS_CLR, i] = _keep_or(fs[S_GAS_CLR, i], lel < pp[P_GAS_CLEAR_LEL] and raised, t)
+def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
+    _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t)
+    fs[i, S_GAS_WS] = _keep_or(fs[i, S_GAS_WS], lel >= pp[P_GAS_WARN_LEL], t)
+    fs[i, S_GAS_CS] = _keep_or(fs[i, S_GAS_CS], lel >= pp[P_GAS_CRIT_LEL], t)
+    raised = cond[i, H_GAS] > 0
+    fs[i, S_GAS_CLR] = _keep_or(fs[i, S_GAS_CLR], lel < pp[P_GAS_CLEAR_LEL] and raised, t)
     gas_lel[i] = lel
-    _gas_step(fs, gas_lel, cond, maint, out, kk, pp, i, t)
-    new = 4 if lel >= pp[P_GAS_EVACUATE_LEL] else cond[H_GAS, i]
-    _emit(cond, maint, out, kk, H_GAS, i, new, t, lel, D_EVACUATE if new == 4 else D_NONE)
-    w_due = fs[S_GAS_WS, i] + pp[P_GAS_WARN_HOLD]
-    c_due = fs[S_GAS_CS, i] + pp[P_GAS_CRIT_HOLD]
-    r_due = fs[S_GAS_CLR, i] + pp[P_GAS_CLEAR_HOLD]
-    _lower_due(fs, i, _fmin(_fmin(w_due, c_due), r_due))
+    _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t)
+    new = 4 if lel >= pp[P_GAS_EVACUATE_LEL] else cond[i, H_GAS]
+    _emit(cond, bs, out, kk, H_GAS, i, new, t, lel, D_EVACUATE if new == 4 else D_NONE)
+    w_due = fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD]
+    c_due = fs[i, S_GAS_CS] + pp[P_GAS_CRIT_HOLD]
+    r_due = fs[i, S_GAS_CLR] + pp[P_GAS_CLEAR_HOLD]
+    _lower_due(nd, i, _fmin(_fmin(w_due, c_due), r_due))
 
 
 # --- carbon monoxide ---------------------------------------------------------------
@@ -280,8 +281,8 @@ def _co_rate(co_x, rates, ppm):
 
 @njit(cache=True, _nrt=False)
 def _co_cross(fs, i, eq, tau, alarm):
-    d0 = fs[S_CO_DOSE, i]
-    t0 = fs[S_CO_T, i]
+    d0 = fs[i, S_CO_DOSE]
+    t0 = fs[i, S_CO_T]
     if d0 >= alarm:
         return t0
     if eq > alarm:
@@ -290,73 +291,73 @@ def _co_cross(fs, i, eq, tau, alarm):
 
 
 @njit(cache=True, _nrt=False)
-def _co_step(fs, cond, maint, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold):
-    code = cond[H_CO, i]
-    ppm = fs[S_CO_PPM, i]
+def _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold):
+    code = cond[i, H_CO]
+    ppm = fs[i, S_CO_PPM]
     cross = _co_cross(fs, i, eq, tau, alarm)
     rise = code == 0 and ppm >= clear_ppm and cross <= t
-    r_due = fs[S_CO_CLR, i] + clear_hold
+    r_due = fs[i, S_CO_CLR] + clear_hold
     clear = code > 0 and r_due <= t
     if rise or clear:
         if rise:
             new, ts = 3, cross
         else:
             new, ts = 0, r_due
-        _emit(cond, maint, out, kk, H_CO, i, new, ts, ppm, D_NONE)
+        _emit(cond, bs, out, kk, H_CO, i, new, ts, ppm, D_NONE)
         if clear:
-            fs[S_CO_CLR, i] = NAN
+            fs[i, S_CO_CLR] = NAN
     return cross
 
 
 @njit(cache=True, _nrt=False)
-def _co(fs, cond, maint, out, kk, pp, co_x, rates, i, t, ppm):
+def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, i, t, ppm):
     tau = pp[P_CO_HALF_LIFE_MIN] * (60.0 / LN2)
     alarm = pp[P_CO_ALARM_DOSE]
     clear_ppm = pp[P_CO_CLEAR_PPM]
     clear_hold = pp[P_CO_CLEAR_HOLD]
-    eq = _co_rate(co_x, rates, fs[S_CO_PPM, i]) * tau
-    _co_step(fs, cond, maint, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
-    t0 = fs[S_CO_T, i]
-    dose = eq + (fs[S_CO_DOSE, i] - eq) * math.exp(-(t - t0) / tau)
-    fs[S_CO_DOSE, i] = 0.0 if (t0 != t0 or dose < DOSE_FLUSH) else dose  # noqa: PLR0124
-    fs[S_CO_T, i] = t
-    fs[S_CO_PPM, i] = ppm
-    raised = cond[H_CO, i] > 0
-    fs[S_CO_CLR, i] = _keep_or(fs[S_CO_CLR, i], ppm < clear_ppm and raised, t)
+    eq = _co_rate(co_x, rates, fs[i, S_CO_PPM]) * tau
+    _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
+    t0 = fs[i, S_CO_T]
+    dose = eq + (fs[i, S_CO_DOSE] - eq) * math.exp(-(t - t0) / tau)
+    fs[i, S_CO_DOSE] = 0.0 if (t0 != t0 or dose < DOSE_FLUSH) else dose  # noqa: PLR0124
+    fs[i, S_CO_T] = t
+    fs[i, S_CO_PPM] = ppm
+    raised = cond[i, H_CO] > 0
+    fs[i, S_CO_CLR] = _keep_or(fs[i, S_CO_CLR], ppm < clear_ppm and raised, t)
     eq = _co_rate(co_x, rates, ppm) * tau
-    cross = _co_step(fs, cond, maint, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
-    code = cond[H_CO, i]
-    rise = cross if (code == 0 and fs[S_CO_PPM, i] >= clear_ppm) else NAN
-    clear = fs[S_CO_CLR, i] + clear_hold if code > 0 else NAN
-    _lower_due(fs, i, _fmin(rise, clear))
+    cross = _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
+    code = cond[i, H_CO]
+    rise = cross if (code == 0 and fs[i, S_CO_PPM] >= clear_ppm) else NAN
+    clear = fs[i, S_CO_CLR] + clear_hold if code > 0 else NAN
+    _lower_due(nd, i, _fmin(rise, clear))
 
 
 # --- heat, water, smoke ------------------------------------------------------------
 
 
 @njit(cache=True, _nrt=False)
-def _heat(fs, cond, maint, out, kk, pp, i, t, temp):
+def _heat(fs, cond, bs, out, kk, pp, i, t, temp):
     """The heat levels of a reading (the caller then stores it as the last temperature)."""
-    dt = t - fs[S_HEAT_T, i]
+    dt = t - fs[i, S_HEAT_T]
     ok = dt > 0 and dt <= pp[P_HEAT_ROR_WINDOW]
-    rate = (temp - fs[S_HEAT_C, i]) / dt * 60.0 if ok else 0.0
+    rate = (temp - fs[i, S_HEAT_C]) / dt * 60.0 if ok else 0.0
     fast = rate >= pp[P_HEAT_ROR_RATE]
     alarm = pp[P_HEAT_ROR_ALARM] if fast else pp[P_HEAT_ALARM]
     pre = pp[P_HEAT_ROR_PREWARN] if fast else pp[P_HEAT_PREWARN]
     lvl = 3 if temp >= alarm else 2 if temp >= pre else 0
-    code = cond[H_HEAT, i]
+    code = cond[i, H_HEAT]
     new = 0 if temp < pp[P_HEAT_CLEAR] else max(code, lvl)
     det = D_NONE if new == 0 else D_ROR if fast else D_FIXED
-    _emit(cond, maint, out, kk, H_HEAT, i, new, t, temp, det)
+    _emit(cond, bs, out, kk, H_HEAT, i, new, t, temp, det)
 
 
 @njit(cache=True, _nrt=False)
-def _water_step(fs, bs, cond, maint, out, kk, pp, i, t):
-    code = cond[H_WATER, i]
-    ws = fs[S_WET_SINCE, i]
+def _water_step(fs, bs, cond, out, kk, pp, i, t):
+    code = cond[i, H_WATER]
+    ws = fs[i, S_WET_SINCE]
     w_due = ws + pp[P_WATER_DEBOUNCE]
     c_due = ws + pp[P_WATER_CRITICAL]
-    crit = c_due <= t and not bs[B_WATER_ACK, i] and code < 3
+    crit = c_due <= t and not bs[i, B_WATER_ACK] and code < 3
     warn = w_due <= t and code < 2 and not crit
     if crit:
         new, ts = 3, c_due
@@ -364,41 +365,41 @@ def _water_step(fs, bs, cond, maint, out, kk, pp, i, t):
         new, ts = 2, w_due
     else:
         new, ts = code, t
-    _emit(cond, maint, out, kk, H_WATER, i, new, ts, 1.0,
+    _emit(cond, bs, out, kk, H_WATER, i, new, ts, 1.0,
           D_UNACK if new == 3 else D_WET if new == 2 else D_NONE)
 
 
 @njit(cache=True, _nrt=False)
-def _water(fs, bs, cond, maint, out, kk, pp, i, t, wet):
-    _water_step(fs, bs, cond, maint, out, kk, pp, i, t)
+def _water(fs, nd, bs, cond, out, kk, pp, i, t, wet):
+    _water_step(fs, bs, cond, out, kk, pp, i, t)
     on = wet == 1.0
-    fs[S_WET_SINCE, i] = _keep_or(fs[S_WET_SINCE, i], on, t)
-    bs[B_WATER_ACK, i] = bs[B_WATER_ACK, i] and on
-    new = cond[H_WATER, i] if on else 0
-    _emit(cond, maint, out, kk, H_WATER, i, new, t, wet,
+    fs[i, S_WET_SINCE] = _keep_or(fs[i, S_WET_SINCE], on, t)
+    bs[i, B_WATER_ACK] = bs[i, B_WATER_ACK] and on
+    new = cond[i, H_WATER] if on else 0
+    _emit(cond, bs, out, kk, H_WATER, i, new, t, wet,
           D_UNACK if new == 3 else D_WET if new == 2 else D_NONE)
-    _water_step(fs, bs, cond, maint, out, kk, pp, i, t)
-    ws = fs[S_WET_SINCE, i]
-    _lower_due(fs, i, _fmin(ws + pp[P_WATER_DEBOUNCE], ws + pp[P_WATER_CRITICAL]))
+    _water_step(fs, bs, cond, out, kk, pp, i, t)
+    ws = fs[i, S_WET_SINCE]
+    _lower_due(nd, i, _fmin(ws + pp[P_WATER_DEBOUNCE], ws + pp[P_WATER_CRITICAL]))
 
 
 @njit(cache=True, _nrt=False)
-def _smoke_step(fs, cond, maint, out, kk, i, t):
-    code = cond[H_SMOKE, i]
-    until = fs[S_UNTIL, i]
+def _smoke_step(fs, cond, bs, out, kk, i, t):
+    code = cond[i, H_SMOKE]
+    until = fs[i, S_UNTIL]
     if code == 1 and until <= t:
-        _emit(cond, maint, out, kk, H_SMOKE, i, 3, until, 1.0, D_REARMED)
+        _emit(cond, bs, out, kk, H_SMOKE, i, 3, until, 1.0, D_REARMED)
 
 
 @njit(cache=True, _nrt=False)
-def _smoke(fs, cond, maint, out, kk, i, t, smoke):
-    _smoke_step(fs, cond, maint, out, kk, i, t)
-    code = cond[H_SMOKE, i]
+def _smoke(fs, cond, bs, out, kk, i, t, smoke):
+    _smoke_step(fs, cond, bs, out, kk, i, t)
+    code = cond[i, H_SMOKE]
     if smoke == 1.0:
         new = 3 if code == 0 else code
     else:
         new = 0
-    _emit(cond, maint, out, kk, H_SMOKE, i, new, t, smoke,
+    _emit(cond, bs, out, kk, H_SMOKE, i, new, t, smoke,
           D_DEVICE_ALARM if new == 3 else D_NONE)
 
 
@@ -406,64 +407,64 @@ def _smoke(fs, cond, maint, out, kk, i, t, smoke):
 
 
 @njit(cache=True, _nrt=False)
-def _door_step(fs, cond, maint, out, kk, pp, i, t):
-    code = cond[H_DOOR_OPEN, i]
-    o_due = fs[S_OPEN_SINCE, i] + pp[P_DOOR_OPEN_MAX]
+def _door_step(fs, cond, bs, out, kk, pp, i, t):
+    code = cond[i, H_DOOR_OPEN]
+    o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX]
     if o_due <= t and code < 2:
-        _emit(cond, maint, out, kk, H_DOOR_OPEN, i, 2, o_due, 1.0, D_HELD)
+        _emit(cond, bs, out, kk, H_DOOR_OPEN, i, 2, o_due, 1.0, D_HELD)
     else:
-        _emit(cond, maint, out, kk, H_DOOR_OPEN, i, code, t, 1.0,
+        _emit(cond, bs, out, kk, H_DOOR_OPEN, i, code, t, 1.0,
               D_HELD if code == 2 else D_NONE)
-    ncode = cond[H_DOOR_NIGHT, i]
-    until = fs[S_UNTIL, i]
+    ncode = cond[i, H_DOOR_NIGHT]
+    until = fs[i, S_UNTIL]
     if ncode > 0 and until <= t:
-        _emit(cond, maint, out, kk, H_DOOR_NIGHT, i, 0, until, NAN, D_NONE)
+        _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, 0, until, NAN, D_NONE)
     else:
-        _emit(cond, maint, out, kk, H_DOOR_NIGHT, i, ncode, t, NAN, D_NONE)
+        _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, ncode, t, NAN, D_NONE)
 
 
 @njit(cache=True, _nrt=False)
-def _door(fs, cond, maint, out, kk, pp, tz, elderly, i, t, opened):
+def _door(fs, nd, cond, bs, out, kk, pp, tz, elderly, i, t, opened):
     """A door reading that may change a condition (see _row for the others)."""
     is_open = opened == 1.0
-    _door_step(fs, cond, maint, out, kk, pp, i, t)
-    was_open = fs[S_OPEN_SINCE, i] == fs[S_OPEN_SINCE, i]
+    _door_step(fs, cond, bs, out, kk, pp, i, t)
+    was_open = fs[i, S_OPEN_SINCE] == fs[i, S_OPEN_SINCE]
     if is_open != was_open:
-        fs[S_W_BASE, i] = t
-    fs[S_OPEN_SINCE, i] = (fs[S_OPEN_SINCE, i] if was_open else t) if is_open else NAN
-    code = cond[H_DOOR_OPEN, i]
+        fs[i, S_W_BASE] = t
+    fs[i, S_OPEN_SINCE] = (fs[i, S_OPEN_SINCE] if was_open else t) if is_open else NAN
+    code = cond[i, H_DOOR_OPEN]
     new = code if is_open else 0
-    _emit(cond, maint, out, kk, H_DOOR_OPEN, i, new, t, opened, D_NONE)
+    _emit(cond, bs, out, kk, H_DOOR_OPEN, i, new, t, opened, D_NONE)
     local = (t + tz) % DAY_S
     start = pp[P_NIGHT_START_H] * 3600.0
     end = pp[P_NIGHT_END_H] * 3600.0
     inside = (start <= local < end) if start <= end else (local >= start or local < end)
     ends = t - local + end + (DAY_S if local >= end else 0.0)
     night = is_open and not was_open and inside and elderly
-    ncode = cond[H_DOOR_NIGHT, i]
+    ncode = cond[i, H_DOOR_NIGHT]
     if night and ncode == 0:
-        fs[S_UNTIL, i] = ends
+        fs[i, S_UNTIL] = ends
     new = max(ncode, 2) if night else ncode
-    _emit(cond, maint, out, kk, H_DOOR_NIGHT, i, new, t, opened,
+    _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, new, t, opened,
           D_NIGHT if new == 2 else D_NONE)
-    _door_step(fs, cond, maint, out, kk, pp, i, t)
-    o_due = fs[S_OPEN_SINCE, i] + pp[P_DOOR_OPEN_MAX] if cond[H_DOOR_OPEN, i] < 2 else NAN
-    n_due = fs[S_UNTIL, i] if cond[H_DOOR_NIGHT, i] > 0 else NAN
-    _lower_due(fs, i, _fmin(o_due, n_due))
+    _door_step(fs, cond, bs, out, kk, pp, i, t)
+    o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX] if cond[i, H_DOOR_OPEN] < 2 else NAN
+    n_due = fs[i, S_UNTIL] if cond[i, H_DOOR_NIGHT] > 0 else NAN
+    _lower_due(nd, i, _fmin(o_due, n_due))
 
 
 @njit(cache=True, _nrt=False)
-def _welfare(fs, bs, cond, maint, out, kk, pp, away, i, t):
-    healthy = (cond[H_OFFLINE, i] == 0 and cond[H_BATTERY, i] < 3 and not away
-               and not maint[i])
-    wb = fs[S_W_BASE, i]
-    if (healthy and bs[B_WELFARE_BLIND, i]) or wb != wb:  # noqa: PLR0124
+def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
+    healthy = (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
+               and not bs[i, B_MAINT])
+    wb = fs[i, S_W_BASE]
+    if (healthy and bs[i, B_WELFARE_BLIND]) or wb != wb:  # noqa: PLR0124
         wb = _fmax(wb, t)
-    fs[S_W_BASE, i] = wb
-    bs[B_WELFARE_BLIND, i] = not healthy
+    fs[i, S_W_BASE] = wb
+    bs[i, B_WELFARE_BLIND] = not healthy
     w_due = wb + pp[P_WELFARE_WARN]
     c_due = wb + pp[P_WELFARE_CRIT]
-    code = cond[H_WELFARE, i]
+    code = cond[i, H_WELFARE]
     lvl = 3 if c_due <= t else 2 if w_due <= t else 0
     new = lvl if healthy else 0
     ts = c_due if new == 3 else w_due if new == 2 else t
@@ -477,21 +478,21 @@ def _welfare(fs, bs, cond, maint, out, kk, pp, away, i, t):
         why = D_SENSOR_FAULT
     else:
         why = D_DOOR_ACTIVITY
-    _emit(cond, maint, out, kk, H_WELFARE, i, new, ts, NAN, why)
+    _emit(cond, bs, out, kk, H_WELFARE, i, new, ts, NAN, why)
     # doors.welfare_dues
-    healthy = (cond[H_OFFLINE, i] == 0 and cond[H_BATTERY, i] < 3 and not away
-               and not maint[i])
-    code = cond[H_WELFARE, i]
-    wb = fs[S_W_BASE, i]
+    healthy = (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
+               and not bs[i, B_MAINT])
+    code = cond[i, H_WELFARE]
+    wb = fs[i, S_W_BASE]
     due = _fmin(wb + pp[P_WELFARE_WARN] if code < 2 else NAN,
                 wb + pp[P_WELFARE_CRIT] if code < 3 else NAN)
     if wb != wb:  # noqa: PLR0124
         due = -np.inf
-    if healthy == bs[B_WELFARE_BLIND, i]:
+    if healthy == bs[i, B_WELFARE_BLIND]:
         due = -np.inf
     elif not healthy:
         due = NAN
-    _lower_due(fs, i, due)
+    _lower_due(nd, i, due)
 
 
 # --- the batch ---------------------------------------------------------------------
@@ -515,8 +516,8 @@ def _bad_fields(values, lo, hi, boolean, bad):
                 bad[r] = j + 1
 
 
-@njit(cache=True, _nrt=False)
-def _row(fs, bs, maint, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
+@njit(cache=True, inline="always", _nrt=False)
+def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
          elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean, r,
          i, t, now):
     """One accepted reading of device ``i`` at event time ``t`` (engine._round, one row).
@@ -524,76 +525,111 @@ def _row(fs, bs, maint, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, w
     when none; ``clean`` is scratch for such a row's values (impossible ones NaN)."""
     pr = prof[i]
     pp = pmat[pr]
-    ls = _fmax(fs[S_LAST_SEEN, i], t)
-    fs[S_LAST_SEEN, i] = ls
-    if cond[H_OFFLINE, i] > 0 or cond[H_UNPROTECTED, i] > 0:
-        _seen(fs, cond, maint, out, kk, pp, hb[i], i, t, now, ls)
+    ls = _fmax(fs[i, S_LAST_SEEN], t)
+    fs[i, S_LAST_SEEN] = ls
+    if cond[i, H_OFFLINE] > 0 or cond[i, H_UNPROTECTED] > 0:
+        _seen(fs, nd, cond, bs, out, kk, pp, hb[i], i, t, now, ls)
     first = bad[r] - 1
     if first >= 0:  # impossible values count as absent, the first one is reported
         for j in range(N_FIELDS):
             x = values[r, j]
             clean[j] = NAN if (x < lo[j] or x > hi[j] or (boolean[j] and x * (x - 1.0) < 0.0)) \
                 else x
-        _emit(cond, maint, out, kk, H_IMPLAUSIBLE, i, 2, t, values[r, first], D_FIELD0 + first)
-    elif cond[H_IMPLAUSIBLE, i] > 0:
-        _emit(cond, maint, out, kk, H_IMPLAUSIBLE, i, 0, t, values[r, 0], D_NONE)
+        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 2, t, values[r, first], D_FIELD0 + first)
+    elif cond[i, H_IMPLAUSIBLE] > 0:
+        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 0, t, values[r, 0], D_NONE)
     pct, flag = _val(values, clean, first, r, F_BAT_PCT), _val(values, clean, first, r, F_BAT_LOW)
     if (pct == pct or flag == flag) and (  # noqa: PLR0124
-            flag == 1.0 or pct <= floors[2] or cond[H_BATTERY, i] > 0):
-        _battery(fs, cond, maint, out, kk, pp, i, t, pct, flag)
+            flag == 1.0 or pct <= floors[2] or cond[i, H_BATTERY] > 0):
+        _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag)
     x = _val(values, clean, first, r, F_TAMPER)
-    if x == x and (x == 1.0 or cond[H_TAMPER, i] > 0):  # noqa: PLR0124
-        _emit(cond, maint, out, kk, H_TAMPER, i, 2 if x == 1.0 else 0, t, x,
+    if x == x and (x == 1.0 or cond[i, H_TAMPER] > 0):  # noqa: PLR0124
+        _emit(cond, bs, out, kk, H_TAMPER, i, 2 if x == 1.0 else 0, t, x,
               D_TAMPER if x == 1.0 else D_NONE)
     x = _val(values, clean, first, r, F_LEL)
     if x == x:  # noqa: PLR0124
-        timer = _fmin(_fmin(fs[S_GAS_WS, i], fs[S_GAS_CS, i]), fs[S_GAS_CLR, i])
-        if x >= floors[0] or cond[H_GAS, i] > 0 or timer == timer:  # noqa: PLR0124
-            _gas(fs, gas_lel, cond, maint, out, kk, pp, i, t, x)
+        timer = _fmin(_fmin(fs[i, S_GAS_WS], fs[i, S_GAS_CS]), fs[i, S_GAS_CLR])
+        if x >= floors[0] or cond[i, H_GAS] > 0 or timer == timer:  # noqa: PLR0124
+            _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, x)
     x = _val(values, clean, first, r, F_CO)
-    if x == x and (x > 0 or cond[H_CO, i] > 0 or fs[S_CO_PPM, i] > 0  # noqa: PLR0124
-                   or fs[S_CO_CLR, i] == fs[S_CO_CLR, i]):  # 0 ppm of a quiet device: skip
-        _co(fs, cond, maint, out, kk, pp, co_x, co_rates[pr], i, t, x)
+    if x == x and (x > 0 or cond[i, H_CO] > 0 or fs[i, S_CO_PPM] > 0  # noqa: PLR0124
+                   or fs[i, S_CO_CLR] == fs[i, S_CO_CLR]):  # 0 ppm of a quiet device: skip
+        _co(fs, nd, cond, bs, out, kk, pp, co_x, co_rates[pr], i, t, x)
     x = _val(values, clean, first, r, F_TEMP)
     if x == x:  # noqa: PLR0124
-        if x >= floors[1] or cond[H_HEAT, i] > 0:
-            _heat(fs, cond, maint, out, kk, pp, i, t, x)
-        fs[S_HEAT_C, i] = x
-        fs[S_HEAT_T, i] = t
+        if x >= floors[1] or cond[i, H_HEAT] > 0:
+            _heat(fs, cond, bs, out, kk, pp, i, t, x)
+        fs[i, S_HEAT_C] = x
+        fs[i, S_HEAT_T] = t
     x = _val(values, clean, first, r, F_WATER)
-    if x == x and (x == 1.0 or cond[H_WATER, i] > 0  # noqa: PLR0124
-                   or fs[S_WET_SINCE, i] == fs[S_WET_SINCE, i] or bs[B_WATER_ACK, i]):
-        _water(fs, bs, cond, maint, out, kk, pp, i, t, x)
+    if x == x and (x == 1.0 or cond[i, H_WATER] > 0  # noqa: PLR0124
+                   or fs[i, S_WET_SINCE] == fs[i, S_WET_SINCE] or bs[i, B_WATER_ACK]):
+        _water(fs, nd, bs, cond, out, kk, pp, i, t, x)
     x = _val(values, clean, first, r, F_OPEN)
     if x == x:  # noqa: PLR0124
-        os = fs[S_OPEN_SINCE, i]
+        os = fs[i, S_OPEN_SINCE]
         was_open = os == os  # noqa: PLR0124
         is_open = x == 1.0
-        if (cond[H_DOOR_OPEN, i] > 0 or cond[H_DOOR_NIGHT, i] > 0
+        if (cond[i, H_DOOR_OPEN] > 0 or cond[i, H_DOOR_NIGHT] > 0
                 or ((was_open or is_open) and math.isfinite(pp[P_DOOR_OPEN_MAX]))
                 or (is_open and not was_open and welfare[i])):
-            _door(fs, cond, maint, out, kk, pp, tz, elderly[i] and hh[i] >= 0, i, t, x)
+            _door(fs, nd, cond, bs, out, kk, pp, tz, elderly[i] and hh[i] >= 0, i, t, x)
         else:  # no condition can change: only the door's state moves (doors.door_quiet)
             if is_open != was_open:
-                fs[S_W_BASE, i] = t
-            fs[S_OPEN_SINCE, i] = (os if was_open else t) if is_open else NAN
+                fs[i, S_W_BASE] = t
+            fs[i, S_OPEN_SINCE] = (os if was_open else t) if is_open else NAN
     x = _val(values, clean, first, r, F_SMOKE)
-    if x == x and (x == 1.0 or cond[H_SMOKE, i] > 0):  # noqa: PLR0124
-        _smoke(fs, cond, maint, out, kk, i, t, x)
+    if x == x and (x == 1.0 or cond[i, H_SMOKE] > 0):  # noqa: PLR0124
+        _smoke(fs, cond, bs, out, kk, i, t, x)
     j = primary[kind[i]]
     if j >= 0:
         x = _val(values, clean, first, r, j)
         if x == x:  # noqa: PLR0124 - the stuck rule
-            same = x == fs[S_STUCK_VAL, i] and not (x == 0.0 and pp[P_STUCK_IGNORE_ZERO] > 0)
-            since = fs[S_STUCK_SINCE, i] if same else t
-            fs[S_STUCK_SINCE, i] = since
-            fs[S_STUCK_VAL, i] = x
+            same = x == fs[i, S_STUCK_VAL] and not (x == 0.0 and pp[P_STUCK_IGNORE_ZERO] > 0)
+            since = fs[i, S_STUCK_SINCE] if same else t
+            fs[i, S_STUCK_SINCE] = since
+            fs[i, S_STUCK_VAL] = x
             new = 2 if t - since >= pp[P_STUCK_S] else 0
-            if new > 0 or cond[H_STUCK, i] > 0:
-                _emit(cond, maint, out, kk, H_STUCK, i, new, t, x,
+            if new > 0 or cond[i, H_STUCK] > 0:
+                _emit(cond, bs, out, kk, H_STUCK, i, new, t, x,
                       D_SAME if new == 2 else D_NONE)
     if welfare[i]:
-        _welfare(fs, bs, cond, maint, out, kk, pp, away[hh[i]], i, t)
+        _welfare(fs, nd, bs, cond, out, kk, pp, away[hh[i]], i, t)
+
+
+@njit(cache=True, _nrt=False)
+def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond, out, kk, mark,
+                pmat, prof, hb, kind, primary, welfare, elderly, hh, away, co_x, co_rates, lo, hi,
+                boolean, floors, tz, device_idx, seq, values, bad, clean, now):
+    """Apply rows ``order[start:total]`` while ``out`` has room for another row's
+    transitions; returns (where it stopped, rows dropped as late or duplicate)."""
+    dropped = 0
+    sink = 0.0
+    for k in range(start, total):
+        if kk[0] + MAX_PER_ROW > len(out):
+            return k, dropped
+        if k % CHUNK == 0 or k == start:
+            # load the next rows' state first, with many loads in flight at once: a
+            # row's rules branch on what they load, which stalls one load at a time
+            for r in order[k:min(k + CHUNK, total)]:
+                i = device_idx[r]
+                sink += fs[i, 0] + fs[i, 8] + fs[i, 17] + cond[i, 0] + last_seq[i] + prof[i]
+        r = order[k]
+        i = device_idx[r]
+        mark[i] = 0
+        t = t_eff[r]
+        q = seq[r]
+        lt = fs[i, S_LAST_TS]
+        if not (t > lt or (t == lt and q > last_seq[i])):
+            dropped += 1
+            continue
+        fs[i, S_LAST_TS] = t
+        last_seq[i] = q
+        _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
+             elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean,
+             r, i, t, now)
+    clean[0] = sink  # scratch: the store keeps the loads above
+    return total, dropped
 
 
 @njit(cache=True)
@@ -604,7 +640,7 @@ def _grow(out, k):
 
 
 @njit(cache=True, nogil=True)
-def apply_batch(fs, bs, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind, primary,
+def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind, primary,
                 welfare, elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz,
                 device_idx, ts, recv_ts, seq, values, now, max_future_s):
     """Apply a batch; returns (the output buffer, ``out`` or a larger copy; how many
@@ -653,24 +689,17 @@ def apply_batch(fs, bs, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind
         rows = rows[np.argsort(t_eff[rows], kind="mergesort")]
         rows = rows[np.argsort(device_idx[rows], kind="mergesort")]
         order[n1:n1 + nm] = rows
-    maint = bs[B_MAINT]
     bad = np.empty(n, dtype=np.int8)
     _bad_fields(values, lo, hi, boolean, bad)
     clean = np.empty(N_FIELDS)  # the plausible values of a row with impossible ones
-    for r in order[:n1 + nm]:
-        i = device_idx[r]
-        mark[i] = 0
-        t = t_eff[r]
-        q = seq[r]
-        lt = fs[S_LAST_TS, i]
-        if not (t > lt or (t == lt and q > last_seq[i])):
-            dropped += 1
-            continue
-        fs[S_LAST_TS, i] = t
-        last_seq[i] = q
-        if kk[0] + MAX_PER_ROW > len(out):
-            out = _grow(out, kk[0])
-        _row(fs, bs, maint, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
-             elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean,
-             r, i, t, now)
-    return out, kk[0], dropped
+    total = n1 + nm
+    k = 0
+    while True:
+        k, d = _apply_rows(k, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond, out, kk,
+                           mark, pmat, prof, hb, kind, primary, welfare, elderly, hh, away, co_x,
+                           co_rates, lo, hi, boolean, floors, tz, device_idx, seq, values, bad,
+                           clean, now)
+        dropped += d
+        if k >= total:
+            return out, kk[0], dropped
+        out = _grow(out, kk[0])

@@ -32,10 +32,13 @@ CODE_SEVERITY: tuple[Severity | None, ...] = (
 
 F64 = npt.NDArray[np.float64]
 
-# The float64 and bool per-device arrays live as rows of one block each (the compiled
-# kernel takes the block: one argument instead of nineteen), in this order.
+# The float64 and bool per-device arrays are columns of one block each, a row per
+# device, in this order; ``cond`` is the transpose of a (device, hazard) block. The
+# compiled kernel (alerts.rules.kernel) reads one device's state from a few cache
+# lines instead of one line per array. ``next_due`` stays a plain array: the sweep
+# scans all of it.
 FLOAT_BLOCK: tuple[str, ...] = (
-    "last_seen", "last_ts", "next_due", "gas_ws", "gas_cs", "gas_clr", "co_dose", "co_t",
+    "last_seen", "last_ts", "gas_ws", "gas_cs", "gas_clr", "co_dose", "co_t",
     "co_ppm", "co_clr", "heat_c", "heat_t", "wet_since", "open_since", "w_base", "until",
     "remind_at", "stuck_val", "stuck_since",
 )
@@ -55,7 +58,7 @@ class State:
     last_seen: F64
     last_ts: F64  # event time of the newest applied reading (-inf: none)
     last_seq: npt.NDArray[np.int64]
-    cond: npt.NDArray[np.int8]  # (len(HAZARDS), n): one contiguous row per hazard
+    cond: npt.NDArray[np.int8]  # (len(HAZARDS), n), a view of a (n, len(HAZARDS)) block
     next_due: F64  # lower bound of the next absence deadline; sweep looks here only
     maint: npt.NDArray[np.bool_]
     water_ack: npt.NDArray[np.bool_]
@@ -83,8 +86,8 @@ class State:
     unit_grp_ts: F64
     unit_grp_dev: npt.NDArray[np.int32]
     epoch: F64  # shape (1,): first ``now`` the engine saw (base for never-seen devices)
-    fblock: F64  # (len(FLOAT_BLOCK), n): the float arrays above are its rows
-    bblock: npt.NDArray[np.bool_]  # (len(BOOL_BLOCK), n): likewise
+    fblock: F64  # (n, len(FLOAT_BLOCK)): the float arrays above are its columns
+    bblock: npt.NDArray[np.bool_]  # (n, len(BOOL_BLOCK)): likewise
 
     @property
     def arrays(self) -> list[str]:
@@ -94,17 +97,17 @@ class State:
     @classmethod
     def new(cls, n: int, n_households: int, n_units: int) -> State:
         """Fresh state: nothing seen, nothing raised."""
-        fblock = np.full((len(FLOAT_BLOCK), n), np.nan)
-        rows = dict(zip(FLOAT_BLOCK, fblock, strict=True))
-        rows["last_ts"][:] = -np.inf
-        rows["next_due"][:] = -np.inf
-        rows["co_dose"][:] = 0.0
-        bblock = np.zeros((len(BOOL_BLOCK), n), dtype=np.bool_)
+        fblock = np.full((n, len(FLOAT_BLOCK)), np.nan)
+        cols = dict(zip(FLOAT_BLOCK, fblock.T, strict=True))
+        cols["last_ts"][:] = -np.inf
+        cols["co_dose"][:] = 0.0
+        bblock = np.zeros((n, len(BOOL_BLOCK)), dtype=np.bool_)
         return cls(
-            **rows,
-            **dict(zip(BOOL_BLOCK, bblock, strict=True)),
+            **cols,
+            **dict(zip(BOOL_BLOCK, bblock.T, strict=True)),
+            next_due=np.full(n, -np.inf),
             last_seq=np.full(n, np.iinfo(np.int64).min, dtype=np.int64),
-            cond=np.zeros((len(HAZARDS), n), dtype=np.int8),
+            cond=np.zeros((n, len(HAZARDS)), dtype=np.int8).T,
             gas_lel=np.full(n, np.nan, dtype=np.float32),
             away=np.zeros(n_households, dtype=np.bool_),
             hh_grp_ts=_nan(n_households), hh_grp_dev=np.full(n_households, -1, dtype=np.int32),
