@@ -51,7 +51,7 @@ class ReadingBatch:
     def from_rows(cls, rows: Sequence[Row]) -> ReadingBatch:
         """Build a batch from decoded rows (see :class:`Row`)."""
         n = len(rows)
-        # column-major: the rule core reads whole fields (see alerts.rules.families)
+        # column-major: the rule kernel reads whole fields (alerts.rules.kernel)
         values = np.asfortranarray(np.array([r.values for r in rows], dtype=np.float64)) if n \
             else np.empty((0, N_FIELDS), dtype=np.float64, order="F")
         return cls(

@@ -19,6 +19,7 @@ module's tables is a literal here and checked against that table at import.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -100,7 +101,7 @@ O_DEV, O_HAZARD, O_CODE, O_TS, O_VALUE, O_DETAIL = range(6)
 
 
 def _check_tables() -> None:
-    problems = [h for h, k in (
+    problems: list[object] = [h for h, k in (
         (Hazard.GAS, H_GAS), (Hazard.CO, H_CO), (Hazard.SMOKE, H_SMOKE), (Hazard.HEAT, H_HEAT),
         (Hazard.WATER_LEAK, H_WATER), (Hazard.DOOR_OPEN, H_DOOR_OPEN),
         (Hazard.DOOR_NIGHT, H_DOOR_NIGHT), (Hazard.WELFARE, H_WELFARE),
@@ -128,11 +129,21 @@ def _check_tables() -> None:
 
 _check_tables()
 
+# Numba's decorators. Inside the row loop nothing allocates, so those functions are
+# compiled without reference counting (``_nrt=False``, which Numba's type stubs do not
+# list): with it, every call that passes arrays counted references atomically, which
+# stalls the loads the rules depend on and cost more than the rules themselves.
+_njit: Any = njit
+_jit = _njit(cache=True)
+_jit_nogil = _njit(cache=True, nogil=True)
+_hot = _njit(cache=True, _nrt=False)
+_inline = _njit(cache=True, inline="always", _nrt=False)
+
 
 # --- small scalar helpers ----------------------------------------------------------
 
 
-@njit(cache=True, inline="always", _nrt=False)
+@_inline
 def _fmin(a: float, b: float) -> float:
     """np.fmin: the smaller, ignoring NaN."""
     if a != a:  # noqa: PLR0124 - NaN test
@@ -142,7 +153,7 @@ def _fmin(a: float, b: float) -> float:
     return a if a <= b else b
 
 
-@njit(cache=True, inline="always", _nrt=False)
+@_inline
 def _fmax(a: float, b: float) -> float:
     """np.fmax: the larger, ignoring NaN."""
     if a != a:  # noqa: PLR0124
@@ -152,7 +163,7 @@ def _fmax(a: float, b: float) -> float:
     return a if a >= b else b
 
 
-@njit(cache=True, inline="always", _nrt=False)
+@_inline
 def _keep_or(since: float, running: bool, t: float) -> float:
     """ctx.keep_or for one device."""
     if running:
@@ -160,7 +171,7 @@ def _keep_or(since: float, running: bool, t: float) -> float:
     return NAN
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _emit(cond, bs, out, kk, h, i, new, ts, value, det):
     """Emitter.emit for one device: store ``new`` (0 in maintenance) if it differs;
     returns whether it did."""
@@ -180,7 +191,7 @@ def _emit(cond, bs, out, kk, h, i, new, ts, value, det):
     return True
 
 
-@njit(cache=True, inline="always", _nrt=False)
+@_inline
 def _lower_due(nd, i, due):
     nd[i] = _fmin(nd[i], due)
 
@@ -188,7 +199,7 @@ def _lower_due(nd, i, due):
 # --- device health -----------------------------------------------------------------
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now, ls):
     """An offline or unprotected device read at ``t`` (``ls``: its new last seen)."""
     off = hb * pp[P_OFFLINE_HEARTBEATS] + pp[P_OFFLINE_MARGIN]
@@ -201,7 +212,7 @@ def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now, ls):
     _lower_due(nd, i, ls + _fmin(off, unp))
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag):
     low_pct = pp[P_BAT_LOW]
     low = flag == 1.0 or pct <= low_pct
@@ -222,7 +233,7 @@ def _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag):
 # --- gas ---------------------------------------------------------------------------
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
     code = cond[i, H_GAS]
     w_due = fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD]
@@ -245,7 +256,7 @@ def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
         fs[i, S_GAS_CLR] = NAN
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
     _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t)
     fs[i, S_GAS_WS] = _keep_or(fs[i, S_GAS_WS], lel >= pp[P_GAS_WARN_LEL], t)
@@ -265,7 +276,7 @@ def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
 # --- carbon monoxide ---------------------------------------------------------------
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _co_rate(co_x, rates, ppm):
     """hazards.co_rate for one device (``rates``: its profile's row)."""
     if ppm != ppm:  # noqa: PLR0124
@@ -279,7 +290,7 @@ def _co_rate(co_x, rates, ppm):
     return r0 + frac * (rates[k + 1] - r0)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _co_cross(fs, i, eq, tau, alarm):
     d0 = fs[i, S_CO_DOSE]
     t0 = fs[i, S_CO_T]
@@ -290,7 +301,7 @@ def _co_cross(fs, i, eq, tau, alarm):
     return NAN
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold):
     code = cond[i, H_CO]
     ppm = fs[i, S_CO_PPM]
@@ -309,7 +320,7 @@ def _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
     return cross
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, i, t, ppm):
     tau = pp[P_CO_HALF_LIFE_MIN] * (60.0 / LN2)
     alarm = pp[P_CO_ALARM_DOSE]
@@ -335,7 +346,7 @@ def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, i, t, ppm):
 # --- heat, water, smoke ------------------------------------------------------------
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _heat(fs, cond, bs, out, kk, pp, i, t, temp):
     """The heat levels of a reading (the caller then stores it as the last temperature)."""
     dt = t - fs[i, S_HEAT_T]
@@ -351,7 +362,7 @@ def _heat(fs, cond, bs, out, kk, pp, i, t, temp):
     _emit(cond, bs, out, kk, H_HEAT, i, new, t, temp, det)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _water_step(fs, bs, cond, out, kk, pp, i, t):
     code = cond[i, H_WATER]
     ws = fs[i, S_WET_SINCE]
@@ -369,7 +380,7 @@ def _water_step(fs, bs, cond, out, kk, pp, i, t):
           D_UNACK if new == 3 else D_WET if new == 2 else D_NONE)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _water(fs, nd, bs, cond, out, kk, pp, i, t, wet):
     _water_step(fs, bs, cond, out, kk, pp, i, t)
     on = wet == 1.0
@@ -383,7 +394,7 @@ def _water(fs, nd, bs, cond, out, kk, pp, i, t, wet):
     _lower_due(nd, i, _fmin(ws + pp[P_WATER_DEBOUNCE], ws + pp[P_WATER_CRITICAL]))
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _smoke_step(fs, cond, bs, out, kk, i, t):
     code = cond[i, H_SMOKE]
     until = fs[i, S_UNTIL]
@@ -391,14 +402,11 @@ def _smoke_step(fs, cond, bs, out, kk, i, t):
         _emit(cond, bs, out, kk, H_SMOKE, i, 3, until, 1.0, D_REARMED)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _smoke(fs, cond, bs, out, kk, i, t, smoke):
     _smoke_step(fs, cond, bs, out, kk, i, t)
     code = cond[i, H_SMOKE]
-    if smoke == 1.0:
-        new = 3 if code == 0 else code
-    else:
-        new = 0
+    new = (3 if code == 0 else code) if smoke == 1.0 else 0
     _emit(cond, bs, out, kk, H_SMOKE, i, new, t, smoke,
           D_DEVICE_ALARM if new == 3 else D_NONE)
 
@@ -406,7 +414,7 @@ def _smoke(fs, cond, bs, out, kk, i, t, smoke):
 # --- doors and welfare -------------------------------------------------------------
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _door_step(fs, cond, bs, out, kk, pp, i, t):
     code = cond[i, H_DOOR_OPEN]
     o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX]
@@ -423,7 +431,7 @@ def _door_step(fs, cond, bs, out, kk, pp, i, t):
         _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, ncode, t, NAN, D_NONE)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _door(fs, nd, cond, bs, out, kk, pp, tz, elderly, i, t, opened):
     """A door reading that may change a condition (see _row for the others)."""
     is_open = opened == 1.0
@@ -453,7 +461,7 @@ def _door(fs, nd, cond, bs, out, kk, pp, tz, elderly, i, t, opened):
     _lower_due(nd, i, _fmin(o_due, n_due))
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
     healthy = (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
                and not bs[i, B_MAINT])
@@ -498,13 +506,13 @@ def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
 # --- the batch ---------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always", _nrt=False)
+@_inline
 def _val(values, clean, first, r, j):
     """Field ``j`` of row ``r``: from ``clean`` when the row has an impossible value."""
     return values[r, j] if first < 0 else clean[j]
 
 
-@njit(cache=True)
+@_jit
 def _bad_fields(values, lo, hi, boolean, bad):
     """``bad[r]`` = 1 + the first field of row ``r`` with an impossible value (0: none)."""
     bad[:] = 0
@@ -516,8 +524,8 @@ def _bad_fields(values, lo, hi, boolean, bad):
                 bad[r] = j + 1
 
 
-@njit(cache=True, inline="always", _nrt=False)
-def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
+@_inline
+def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,  # noqa: PLR0915
          elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean, r,
          i, t, now):
     """One accepted reading of device ``i`` at event time ``t`` (engine._round, one row).
@@ -597,7 +605,7 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
         _welfare(fs, nd, bs, cond, out, kk, pp, away[hh[i]], i, t)
 
 
-@njit(cache=True, _nrt=False)
+@_hot
 def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond, out, kk, mark,
                 pmat, prof, hb, kind, primary, welfare, elderly, hh, away, co_x, co_rates, lo, hi,
                 boolean, floors, tz, device_idx, seq, values, bad, clean, now):
@@ -632,14 +640,14 @@ def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond,
     return total, dropped
 
 
-@njit(cache=True)
+@_jit
 def _grow(out, k):
     new = np.empty((2 * len(out) + MAX_PER_ROW, out.shape[1]))
     new[:k] = out[:k]
     return new
 
 
-@njit(cache=True, nogil=True)
+@_jit_nogil
 def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind, primary,
                 welfare, elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz,
                 device_idx, ts, recv_ts, seq, values, now, max_future_s):

@@ -18,6 +18,7 @@ code   meaning
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -102,9 +103,10 @@ class State:
         cols["last_ts"][:] = -np.inf
         cols["co_dose"][:] = 0.0
         bblock = np.zeros((n, len(BOOL_BLOCK)), dtype=np.bool_)
+        flags: dict[str, Any] = dict(zip(BOOL_BLOCK, bblock.T, strict=True))
         return cls(
             **cols,
-            **dict(zip(BOOL_BLOCK, bblock.T, strict=True)),
+            **flags,
             next_due=np.full(n, -np.inf),
             last_seq=np.full(n, np.iinfo(np.int64).min, dtype=np.int64),
             cond=np.zeros((n, len(HAZARDS)), dtype=np.int8).T,

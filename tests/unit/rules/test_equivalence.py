@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,14 +108,16 @@ def rows_batch(rows, now):
     return ReadingBatch.from_rows(out)
 
 
+@pytest.mark.parametrize("compiled", [True, False])  # the kernel and the vectorised form
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from([0.0, 1.0, 7.0, 40.0, 150.0, 700.0, 2500.0]), step),
                 min_size=5, max_size=60),
        st.sampled_from([0.0, 3600.0 * 17]))
-def test_engine_equals_reference(steps, start):
+def test_engine_equals_reference(compiled, steps, start):
     table = make_table(DEVICES, heartbeat_s=300.0)
     params = build_params(table, OVERRIDES)
     eng, ref = RuleEngine(table, params), ReferenceEngine(table, params)
+    eng.compiled = compiled
     now = T0 + start
     for dt, (what, arg) in steps:
         now += dt
