@@ -194,15 +194,16 @@ class RuleEngine:
         """The batch through :func:`alerts.rules.kernel.apply_batch`; its transitions
         into ``c.em`` (smoke alarms raised too, for grouping)."""
         st, p, table = self.st, self.params, self.table
-        values = batch.values if batch.values.flags.f_contiguous else np.asfortranarray(
-            batch.values)
+        values = batch.values
         self._out, k, dropped = kern.apply_batch(
             st.fblock, st.bblock, st.next_due, st.gas_lel, st.last_seq, st.cond.T, self._out,
             self._mark, self._pmat, p.profile, table.heartbeat_s, table.kind, health.PRIMARY, self._welfare_dev,
             table.elderly_alone, table.household, st.away, p.co_ppm, p.co_rate, health.LO,
             health.HI, health.BOOLEAN, self._floors, p.tz_offset_s,
-            batch.device_idx, batch.ts, batch.recv_ts, batch.seq, values, now,
-            self.max_future_s)
+            # one compiled specialisation: the same dtypes whatever the caller built
+            batch.device_idx.astype(np.int32, copy=False), batch.ts.astype(np.float64, copy=False),
+            batch.recv_ts.astype(np.float64, copy=False), batch.seq.astype(np.int64, copy=False),
+            values.astype(np.float64, order="F", copy=False), float(now), float(self.max_future_s))
         self.late_dropped += int(dropped)
         if not k:
             return

@@ -640,6 +640,28 @@ def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond,
     return total, dropped
 
 
+@_hot
+def _sort_groups(rows, device_idx, t_eff, seq):
+    """Sort each run of one device's rows by (event time, seq), in place (insertion sort:
+    a device has a few rows in a batch, mostly in order already)."""
+    a = 0
+    m = len(rows)
+    while a < m:
+        dev = device_idx[rows[a]]
+        b = a + 1
+        while b < m and device_idx[rows[b]] == dev:
+            b += 1
+        for k in range(a + 1, b):
+            r = rows[k]
+            t, q = t_eff[r], seq[r]
+            j = k - 1
+            while j >= a and (t_eff[rows[j]] > t or (t_eff[rows[j]] == t and seq[rows[j]] > q)):
+                rows[j + 1] = rows[j]
+                j -= 1
+            rows[j + 1] = r
+        a = b
+
+
 @_jit
 def _grow(out, k):
     new = np.empty((2 * len(out) + MAX_PER_ROW, out.shape[1]))
@@ -693,9 +715,8 @@ def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, 
             n1 += 1
     if nm:
         rows = rows[:nm]
-        rows = rows[np.argsort(seq[rows], kind="mergesort")]  # stable: last key first
-        rows = rows[np.argsort(t_eff[rows], kind="mergesort")]
         rows = rows[np.argsort(device_idx[rows], kind="mergesort")]
+        _sort_groups(rows, device_idx, t_eff, seq)
         order[n1:n1 + nm] = rows
     bad = np.empty(n, dtype=np.int8)
     _bad_fields(values, lo, hi, boolean, bad)
@@ -711,3 +732,21 @@ def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, 
         if k >= total:
             return out, kk[0], dropped
         out = _grow(out, kk[0])
+
+
+def warm_up() -> None:
+    """Compile the kernel (or load it from Numba's cache) now rather than on the first
+    batch: a cold compile takes tens of seconds. ``scripts/setup`` runs this."""
+    from alerts.rules.engine import RuleEngine  # the engine imports this module
+    from sensors.batch import ReadingBatch, Row
+    from sensors.fields import DeviceKind
+    from sensors.registry import KIND_CODE, DeviceTable
+
+    table = DeviceTable(
+        community="warm-up", ids=["d0"], index={"d0": 0},
+        kind=np.array([KIND_CODE[DeviceKind.GAS]], dtype=np.int8),
+        heartbeat_s=np.array([60.0]), household=np.array([-1], dtype=np.int32),
+        unit=np.array([-1], dtype=np.int32), elderly_alone=np.array([False]))
+    values = [NAN] * N_FIELDS
+    values[F_LEL] = 1.0
+    RuleEngine(table).evaluate(ReadingBatch.from_rows([Row("d0", 0, 1.0, 1.0, 1, values)]), 1.0)
