@@ -94,13 +94,15 @@ def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32],
 
 
 class RuleEngine:
-    """Vectorised rule core over per-device state arrays.
+    """The rule core over per-device state arrays.
 
     Attributes:
         table: the device registry.
         params: per-device parameters (profiles).
         late_dropped: readings not applied because they were not newer than the last one.
         max_future_s: rows whose ``ts`` is further than this ahead of ``now`` use ``recv_ts``.
+        compiled: batches run through the compiled kernel (default) or, False, the
+            vectorised rules.
     """
 
     def __init__(self, table: DeviceTable, params: RuleParams | None = None) -> None:
@@ -123,6 +125,12 @@ class RuleEngine:
         self._pmat = np.ascontiguousarray(np.column_stack([p.values[k] for k in NAMES]))
         self._floors = np.array([p.floor["gas"], p.floor["heat"], p.floor["battery"]])
         self._out = np.empty((1024, 6))  # the kernel's transitions (it grows this)
+        # the registry's arrays in the kernel's dtypes (no copy where they already are)
+        self._table_arrays = (p.profile.astype(np.int32, copy=False),
+                              table.heartbeat_s.astype(np.float64, copy=False),
+                              table.kind.astype(np.int8, copy=False))
+        self._elderly = table.elderly_alone.astype(np.bool_, copy=False)
+        self._household = table.household.astype(np.int32, copy=False)
         self.compiled = True  # False: the vectorised form (tests compare the two)
 
     # --- public state ---------------------------------------------------------------
@@ -193,17 +201,19 @@ class RuleEngine:
     def _apply_compiled(self, c: Ctx, batch: ReadingBatch, now: float) -> None:
         """The batch through :func:`alerts.rules.kernel.apply_batch`; its transitions
         into ``c.em`` (smoke alarms raised too, for grouping)."""
-        st, p, table = self.st, self.params, self.table
+        st, p = self.st, self.params
         values = batch.values
         self._out, k, dropped = kern.apply_batch(
             st.fblock, st.bblock, st.next_due, st.gas_lel, st.last_seq, st.cond.T, self._out,
-            self._mark, self._pmat, p.profile, table.heartbeat_s, table.kind, health.PRIMARY, self._welfare_dev,
-            table.elderly_alone, table.household, st.away, p.co_ppm, p.co_rate, health.LO,
+            self._mark, self._pmat, *self._table_arrays, health.PRIMARY, self._welfare_dev,
+            self._elderly, self._household, st.away, p.co_ppm, p.co_rate, health.LO,
             health.HI, health.BOOLEAN, self._floors, p.tz_offset_s,
             # one compiled specialisation: the same dtypes whatever the caller built
             batch.device_idx.astype(np.int32, copy=False), batch.ts.astype(np.float64, copy=False),
             batch.recv_ts.astype(np.float64, copy=False), batch.seq.astype(np.int64, copy=False),
-            values.astype(np.float64, order="F", copy=False), float(now), float(self.max_future_s))
+            # (fields, rows), C-contiguous: a batch of one row is both C and F contiguous
+            values.astype(np.float64, order="F", copy=False).T, float(now),
+            float(self.max_future_s))
         self.late_dropped += int(dropped)
         if not k:
             return
@@ -256,7 +266,7 @@ class RuleEngine:
 
     def _apply_full(self, c: Ctx, d: Idx, ts: F64, seq: npt.NDArray[np.int64],
                     sel: Idx | None, values: F64, now: float) -> None:
-        """Every rule on every row, round after round (the plain form of the engine)."""
+        """Every rule on every row, round after round (the vectorised form of the engine)."""
         order, bounds = self._rounds(d, ts, seq)
         if order is not None:
             d, ts, seq = d[order], ts[order], seq[order]

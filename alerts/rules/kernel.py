@@ -509,17 +509,17 @@ def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
 @_inline
 def _val(values, clean, first, r, j):
     """Field ``j`` of row ``r``: from ``clean`` when the row has an impossible value."""
-    return values[r, j] if first < 0 else clean[j]
+    return values[j, r] if first < 0 else clean[j]
 
 
 @_jit
 def _bad_fields(values, lo, hi, boolean, bad):
     """``bad[r]`` = 1 + the first field of row ``r`` with an impossible value (0: none)."""
     bad[:] = 0
-    for j in range(values.shape[1] - 1, -1, -1):  # last field first: the first one wins
+    for j in range(values.shape[0] - 1, -1, -1):  # last field first: the first one wins
         a, b, flag = lo[j], hi[j], boolean[j]
-        for r in range(values.shape[0]):
-            x = values[r, j]
+        for r in range(values.shape[1]):
+            x = values[j, r]
             if x < a or x > b or (flag and x * (x - 1.0) < 0.0):
                 bad[r] = j + 1
 
@@ -540,12 +540,12 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
     first = bad[r] - 1
     if first >= 0:  # impossible values count as absent, the first one is reported
         for j in range(N_FIELDS):
-            x = values[r, j]
+            x = values[j, r]
             clean[j] = NAN if (x < lo[j] or x > hi[j] or (boolean[j] and x * (x - 1.0) < 0.0)) \
                 else x
-        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 2, t, values[r, first], D_FIELD0 + first)
+        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 2, t, values[first, r], D_FIELD0 + first)
     elif cond[i, H_IMPLAUSIBLE] > 0:
-        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 0, t, values[r, 0], D_NONE)
+        _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 0, t, values[0, r], D_NONE)
     pct, flag = _val(values, clean, first, r, F_BAT_PCT), _val(values, clean, first, r, F_BAT_LOW)
     if (pct == pct or flag == flag) and (  # noqa: PLR0124
             flag == 1.0 or pct <= floors[2] or cond[i, H_BATTERY] > 0):

@@ -163,3 +163,28 @@ def test_rounds_hold_each_device_once_in_event_time_order() -> None:
             key = (float(ts[r]), int(seq[r]))
             assert last.get(int(d[r]), (-np.inf, -1)) < key
             last[int(d[r])] = key
+
+
+def test_one_compiled_specialisation_whatever_the_input_dtypes() -> None:
+    """A new specialisation would be compiled on the service's hot path (tens of
+    seconds): one-row batches (both C and F contiguous), C-ordered values, int64 device
+    indices and a registry built with other integer widths all reuse the one that
+    scripts/setup compiled."""
+    from alerts.rules import kernel
+
+    devs = devices()
+    table = make_table(devs, heartbeat_s=300.0)
+    table.household = table.household.astype(np.int64)  # type: ignore[assignment]
+    table.heartbeat_s = table.heartbeat_s.astype(np.int64)  # type: ignore[assignment]
+    eng = RuleEngine(table, build_params(table))
+    rng = np.random.default_rng(3)
+    kinds = [k for k, *_ in devs]
+    for now in (T0, T0 + 60.0):
+        b = random_batch(rng, now, kinds)
+        one = ReadingBatch(b.device_ids[:1], b.device_idx[:1].astype(np.int64), b.ts[:1],
+                           b.recv_ts[:1], b.seq[:1], np.ascontiguousarray(b.values[:1]))
+        eng.evaluate(one, now)
+        eng.evaluate(ReadingBatch(b.device_ids, b.device_idx, b.ts, b.recv_ts, b.seq,
+                                  np.ascontiguousarray(b.values)), now + 1.0)
+    kernel.warm_up()
+    assert len(kernel.apply_batch.signatures) == 1
