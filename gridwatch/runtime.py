@@ -30,6 +30,7 @@ from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
 from alerts.notify.types import NoticeType
 from alerts.rules.engine import RuleEngine
+from alerts.rules.kernel import warm_up
 from alerts.rules.params import params_for_site
 from alerts.rules.types import Hazard, Severity, Transition
 from alerts.service import AlertChange, AlertService, DeviceRetired
@@ -338,6 +339,7 @@ class Runtime:
     # -- persistence of in-memory state ----------------------------------------------------
 
     def _restore_engine(self) -> None:
+        warm_up()  # compile the rule kernel (or load it) now, not on the first readings
         blob = self.state.get_blob(SNAPSHOT_KEY)
         if blob is None:
             return
