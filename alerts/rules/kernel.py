@@ -12,6 +12,10 @@ streams through both and compares every state array and every transition, and
 ``tests/unit/rules/test_equivalence.py`` compares both with the scalar reference.
 The sweep and the commands stay vectorised (they are one call over many devices).
 
+What makes it fast (measured in ``alerts/rules/README.md``): the state is laid out by
+device, the row loop loads the next rows' state before applying them, and the row
+loop runs without reference counting (see the decorators below).
+
 Numba keys its on-disk cache on this file only, so every index into another
 module's tables is a literal here and checked against that table at import.
 """
@@ -621,7 +625,9 @@ def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond,
             # row's rules branch on what they load, which stalls one load at a time
             for r in order[k:min(k + CHUNK, total)]:
                 i = device_idx[r]
-                sink += fs[i, 0] + fs[i, 8] + fs[i, 17] + cond[i, 0] + last_seq[i] + prof[i]
+                # a device's float state spans three cache lines: touch each
+                sink += (fs[i, 0] + fs[i, 8] + fs[i, fs.shape[1] - 1] + cond[i, 0]
+                         + last_seq[i] + prof[i])
         r = order[k]
         i = device_idx[r]
         mark[i] = 0
@@ -676,12 +682,14 @@ def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, 
     """Apply a batch; returns (the output buffer, ``out`` or a larger copy; how many
     transitions it holds; rows dropped as late, duplicate or invalid).
 
-    Arguments are the engine's: ``fs`` / ``bs`` the state's float and bool blocks, ``pmat`` the parameters (profile, name),
-    ``floors`` the gas, heat and battery floors of :class:`RuleParams`, ``primary``
-    per kind code the field the stuck rule watches (-1: none), ``welfare`` the
-    welfare doors, ``mark`` zeroed scratch (one byte per device, zero again on return).
-    Rows of one device are applied in ``(ts, seq)`` order; a row not newer than the
-    last one applied to its device is dropped.
+    Arguments are the engine's: ``fs`` / ``bs`` the state's float and bool blocks
+    (device, column), ``nd`` its ``next_due``, ``cond`` the (device, hazard) codes,
+    ``pmat`` the parameters (profile, name), ``floors`` the gas, heat and battery floors
+    of :class:`RuleParams`, ``primary`` per kind code the field the stuck rule watches
+    (-1: none), ``welfare`` the welfare doors, ``mark`` zeroed scratch (one byte per
+    device, zero again on return), ``values`` the batch's (field, row) values. Rows of
+    one device are applied in ``(ts, seq)`` order; a row not newer than the last one
+    applied to its device is dropped.
     """
     n = len(device_idx)
     n_dev = len(prof)
