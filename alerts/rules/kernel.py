@@ -246,16 +246,13 @@ def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
     crit = c_due <= t and code < 3
     warn = w_due <= t and code < 2 and not crit
     clear = r_due <= t and code > 0
+    lel = np.float64(gas_lel[i])
     if crit:
-        new, ts = 3, c_due
+        _emit(cond, bs, out, kk, H_GAS, i, 3, c_due, lel, D_NONE)
     elif warn:
-        new, ts = 2, w_due
+        _emit(cond, bs, out, kk, H_GAS, i, 2, w_due, lel, D_NONE)
     elif clear:
-        new, ts = 0, r_due
-    else:
-        new, ts = code, t
-    _emit(cond, bs, out, kk, H_GAS, i, new, ts, np.float64(gas_lel[i]),
-          D_EVACUATE if new == 4 else D_NONE)
+        _emit(cond, bs, out, kk, H_GAS, i, 0, r_due, lel, D_NONE)
     if clear:
         fs[i, S_GAS_CLR] = NAN
 
@@ -373,15 +370,10 @@ def _water_step(fs, bs, cond, out, kk, pp, i, t):
     w_due = ws + pp[P_WATER_DEBOUNCE]
     c_due = ws + pp[P_WATER_CRITICAL]
     crit = c_due <= t and not bs[i, B_WATER_ACK] and code < 3
-    warn = w_due <= t and code < 2 and not crit
     if crit:
-        new, ts = 3, c_due
-    elif warn:
-        new, ts = 2, w_due
-    else:
-        new, ts = code, t
-    _emit(cond, bs, out, kk, H_WATER, i, new, ts, 1.0,
-          D_UNACK if new == 3 else D_WET if new == 2 else D_NONE)
+        _emit(cond, bs, out, kk, H_WATER, i, 3, c_due, 1.0, D_UNACK)
+    elif w_due <= t and code < 2:
+        _emit(cond, bs, out, kk, H_WATER, i, 2, w_due, 1.0, D_WET)
 
 
 @_hot
@@ -424,15 +416,9 @@ def _door_step(fs, cond, bs, out, kk, pp, i, t):
     o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX]
     if o_due <= t and code < 2:
         _emit(cond, bs, out, kk, H_DOOR_OPEN, i, 2, o_due, 1.0, D_HELD)
-    else:
-        _emit(cond, bs, out, kk, H_DOOR_OPEN, i, code, t, 1.0,
-              D_HELD if code == 2 else D_NONE)
-    ncode = cond[i, H_DOOR_NIGHT]
     until = fs[i, S_UNTIL]
-    if ncode > 0 and until <= t:
+    if cond[i, H_DOOR_NIGHT] > 0 and until <= t:
         _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, 0, until, NAN, D_NONE)
-    else:
-        _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, ncode, t, NAN, D_NONE)
 
 
 @_hot
@@ -516,6 +502,12 @@ def _val(values, clean, first, r, j):
     return values[j, r] if first < 0 else clean[j]
 
 
+@_inline
+def _impossible(x, lo, hi, flag):
+    """health.plausible for one value: outside [lo, hi], or a flag strictly inside (0, 1)."""
+    return x < lo or x > hi or (flag and x * (x - 1.0) < 0.0)
+
+
 @_jit
 def _bad_fields(values, lo, hi, boolean, bad):
     """``bad[r]`` = 1 + the first field of row ``r`` with an impossible value (0: none)."""
@@ -524,7 +516,7 @@ def _bad_fields(values, lo, hi, boolean, bad):
         a, b, flag = lo[j], hi[j], boolean[j]
         for r in range(values.shape[1]):
             x = values[j, r]
-            if x < a or x > b or (flag and x * (x - 1.0) < 0.0):
+            if _impossible(x, a, b, flag):
                 bad[r] = j + 1
 
 
@@ -545,8 +537,7 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
     if first >= 0:  # impossible values count as absent, the first one is reported
         for j in range(N_FIELDS):
             x = values[j, r]
-            clean[j] = NAN if (x < lo[j] or x > hi[j] or (boolean[j] and x * (x - 1.0) < 0.0)) \
-                else x
+            clean[j] = NAN if _impossible(x, lo[j], hi[j], boolean[j]) else x
         _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 2, t, values[first, r], D_FIELD0 + first)
     elif cond[i, H_IMPLAUSIBLE] > 0:
         _emit(cond, bs, out, kk, H_IMPLAUSIBLE, i, 0, t, values[0, r], D_NONE)
