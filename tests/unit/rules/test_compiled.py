@@ -103,9 +103,9 @@ def test_compiled_equals_vectorised(seed: int) -> None:
     devs = devices()
     table = make_table(devs, heartbeat_s=300.0)
     params = build_params(table, OVERRIDES)
-    fast, full = RuleEngine(table, params), RuleEngine(table, params)
-    full.compiled = False
-    fast._out = np.empty((1, 6))  # the kernel must grow its output buffer
+    kern, vec = RuleEngine(table, params), RuleEngine(table, params)
+    vec.compiled = False
+    kern._out = np.empty((1, 6))  # the kernel must grow its output buffer
     kinds = [k for k, *_ in devs]
     now = T0 + (3600.0 * 17 if seed % 2 else 0.0)  # the night rule in half the runs
     for _ in range(160):
@@ -113,29 +113,29 @@ def test_compiled_equals_vectorised(seed: int) -> None:
         what = rng.choice(["read"] * 8 + ["sweep", "avail", "away", "maint", "hush", "ack"])
         if what == "read":
             b = random_batch(rng, now, kinds)
-            same(fast.evaluate(b, now), full.evaluate(b, now))
+            same(kern.evaluate(b, now), vec.evaluate(b, now))
         elif what == "sweep":
-            same(fast.sweep(now), full.sweep(now))
+            same(kern.sweep(now), vec.sweep(now))
         elif what == "avail":
             i, on = int(rng.integers(N_DEV)), bool(rng.random() < 0.5)
-            same(fast.availability(i, on, now, now), full.availability(i, on, now, now))
+            same(kern.availability(i, on, now, now), vec.availability(i, on, now, now))
         elif what == "away":
             h, on = int(rng.integers(N_DEV // 4)), bool(rng.random() < 0.5)
-            same(fast.set_away(h, on, now), full.set_away(h, on, now))
+            same(kern.set_away(h, on, now), vec.set_away(h, on, now))
         elif what == "maint":
             i, on = int(rng.integers(N_DEV)), bool(rng.random() < 0.3)
-            same(fast.set_maintenance(i, on, now), full.set_maintenance(i, on, now))
+            same(kern.set_maintenance(i, on, now), vec.set_maintenance(i, on, now))
         elif what == "hush":
             i = int(rng.integers(N_DEV))
-            same(fast.hush(i, now), full.hush(i, now))
+            same(kern.hush(i, now), vec.hush(i, now))
         else:
             i = int(rng.integers(N_DEV))
-            same(fast.acknowledge(i, Hazard.WATER_LEAK, now),
-                 full.acknowledge(i, Hazard.WATER_LEAK, now))
-        same_state(fast, full)
-    assert fast.late_dropped == full.late_dropped
-    assert len(fast._out) > 1  # it grew
-    assert not fast._mark.any()  # scratch left clean
+            same(kern.acknowledge(i, Hazard.WATER_LEAK, now),
+                 vec.acknowledge(i, Hazard.WATER_LEAK, now))
+        same_state(kern, vec)
+    assert kern.late_dropped == vec.late_dropped
+    assert len(kern._out) > 1  # it grew
+    assert not kern._mark.any()  # scratch left clean
 
 
 def test_rounds_hold_each_device_once_in_event_time_order() -> None:
