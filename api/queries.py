@@ -15,7 +15,15 @@ from typing import Any
 from alerts.model import Alert
 from api.context import ApiContext
 from api.principal import Principal
-from api.views import STATES, alert_flags, battery_low, device_online, device_state, device_view
+from api.views import (
+    STATES,
+    alert_flags,
+    battery_low,
+    device_online,
+    device_state,
+    device_view,
+    online_mask,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +114,9 @@ def counts(c: ApiContext, p: Principal, now: float, *, company: str | None = Non
     alerts = [a for a in open_alerts(c, p) if _alert_in(c, a, company, grid, compound)]
     flags = alert_flags(alerts)
     by_state = dict.fromkeys(STATES, 0)
-    low = 0
+    low = online = 0
     with c.pipeline.lock:
+        up = online_mask(c, now)
         for i in visible_devices(c, p):
             d = c.index.devices[i]
             if (company and d.property_company_id != company) or (grid and d.grid_id != grid):
@@ -116,13 +125,14 @@ def counts(c: ApiContext, p: Principal, now: float, *, company: str | None = Non
                 continue
             by_state[device_state(c, i, now, flags)] += 1
             low += battery_low(c, i)
+            online += bool(up[i])
     by_sev: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
     for a in alerts:
         by_sev[a.severity.value] = by_sev.get(a.severity.value, 0) + 1
     total = sum(by_state.values())
     return {
         "devices": total,
-        "online": total - by_state["offline"] - by_state["unknown"],
+        "online": online,
         "in_alarm": by_state["alarm"],
         "in_fault": by_state["fault"] + by_state["offline"],
         "offline": by_state["offline"],
@@ -213,3 +223,47 @@ def household_view(c: ApiContext, p: Principal, household_id: str) -> dict[str, 
         out["elderly_alone"] = h.elderly_alone
         out["contacts"] = [ct.model_dump(exclude={"notify"}) for ct in h.contacts]
     return out
+
+
+def notice_messages(c: ApiContext, p: Principal, alert: Alert, attempts: list[dict[str, Any]],
+                    *, public_url: str, tz: Any) -> list[dict[str, Any]]:
+    """Each notice of an alert as its recipient read it (or would have, where no channel
+    worked): one entry per notice and recipient, with the channels tried and whether one
+    delivered. Contacts' names only for those who may see the household's personal data."""
+    from alerts.notify.messages import render  # noqa: PLC0415 - pure, only here
+    from alerts.notify.types import Notice, NoticeType  # noqa: PLC0415
+
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for at in sorted(attempts, key=lambda x: x["ts"]):
+        key = (at["notice"], at["recipient"], at.get("reason") or "")
+        entry = out.get(key)
+        if entry is None:
+            name, role, language = _recipient(c, p, at["recipient"])
+            try:
+                notice = Notice(alert, NoticeType(at["notice"]), (), at["ts"], at.get("reason") or "")
+                title, body = render(notice, language=language, public_url=public_url, tz=tz)
+            except ValueError:
+                title, body = at["notice"], ""
+            entry = out[key] = {"ts": at["ts"], "notice": at["notice"], "recipient": at["recipient"],
+                                "name": name, "role": role, "language": language, "title": title,
+                                "body": body, "channels": [], "delivered": False}
+        if at["channel"] not in entry["channels"]:
+            entry["channels"].append(at["channel"])
+        entry["delivered"] = entry["delivered"] or bool(at["ok"])
+    return list(out.values())
+
+
+def _recipient(c: ApiContext, p: Principal, rid: str) -> tuple[str, str, str]:
+    """(name, role, language) of a worker id or ``contact:<household>:<n>``."""
+    w = c.index.workers.get(rid)
+    if w is not None:
+        return w.name, w.role.value, w.language
+    if rid.startswith("contact:"):
+        _, hh_id, n = (rid.split(":") + ["", ""])[:3]
+        found = c.index.households.get(hh_id)
+        if found is not None and n.isdigit() and int(n) < len(found[2].contacts):
+            ct = found[2].contacts[int(n)]
+            name = ct.name if p.sees_personal(hh_id) else ""
+            return name, "contact", "zh"  # routing sends contacts Chinese notices
+        return "", "contact", "zh"
+    return rid, "", "zh"

@@ -9,8 +9,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from alerts.model import Alert, AlertEvent
-from alerts.rules.types import FAULTS
+from alerts.rules.types import FAULTS, Hazard
 from api.context import ApiContext
 from sensors.live import OFFLINE, UNKNOWN
 
@@ -18,9 +21,29 @@ _FAULTS = frozenset(h.value for h in FAULTS)
 # Device states, worst first: the colour of a device and of the places that hold it.
 STATES = ("alarm", "fault", "offline", "ok", "unknown")
 
-# A device counts as online while its last message is younger than this many heartbeats
-# (plus a minute); the rule core's offline rule raises the alert.
-ONLINE_HEARTBEATS = 2.0
+# "Online" and "low battery" are the rule core's: the same per-device parameters
+# (``offline_heartbeats``, ``offline_margin_s``, overridable per site, kind, place and
+# device) and the battery rule's own condition, so the pages count what the rules alert on.
+LOW_BATTERY_CODES = (2, 3)  # the battery rule's condition codes: low, dead
+
+
+def offline_after_s(c: ApiContext, idx: int) -> float:
+    """Seconds of silence after which the rule core calls device ``idx`` offline."""
+    params = c.engine.params
+    beats = float(params.device("offline_heartbeats", idx))
+    return float(c.table.heartbeat_s[idx]) * beats + float(params.device("offline_margin_s", idx))
+
+
+def online_mask(c: ApiContext, now: float) -> npt.NDArray[np.bool_]:
+    """Per device (registry order): online by the rule core's offline limit and not
+    announced offline. Never-seen devices are not online."""
+    params = c.engine.params
+    prof = params.profile
+    limit = c.table.heartbeat_s * params.values["offline_heartbeats"][prof] + params.values[
+        "offline_margin_s"][prof]
+    with np.errstate(invalid="ignore"):
+        fresh = (now - c.live.last_seen) <= limit  # NaN (never seen) compares False
+    return np.asarray(fresh & (c.live.online != OFFLINE))
 
 
 def worker_view(c: ApiContext, worker_id: str | None) -> dict[str, Any] | None:
@@ -40,7 +63,7 @@ def device_online(c: ApiContext, idx: int, now: float) -> bool | None:
         return None
     if int(c.live.online[idx]) == OFFLINE:
         return False
-    return now - seen <= ONLINE_HEARTBEATS * float(c.table.heartbeat_s[idx]) + 60.0
+    return now - seen <= offline_after_s(c, idx)
 
 
 def alert_flags(alerts: Iterable[Alert]) -> dict[str, str]:
@@ -68,10 +91,9 @@ def device_state(c: ApiContext, idx: int, now: float, flags: dict[str, str]) -> 
 
 
 def battery_low(c: ApiContext, idx: int) -> bool:
-    """The device says its battery is low, or reports under 20 %."""
-    fields = c.live.fields_of(idx)
-    pct = fields.get("battery_pct")
-    return bool(fields.get("battery_low")) or (pct is not None and float(pct) < 20.0)
+    """The battery rule holds the device low or dead (its flag, or ``battery_pct`` at or
+    under the device's ``battery_low_pct``, until it is well above it again)."""
+    return c.engine.condition(idx, Hazard.BATTERY_LOW) in LOW_BATTERY_CODES
 
 
 def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | None = None) -> dict[str, Any]:
@@ -104,7 +126,7 @@ def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | Non
         "last_seen": None if math.isnan(seen) else seen,
         "last_reading": fields,
         "battery_pct": fields.get("battery_pct"),
-        "battery_low": fields.get("battery_low"),
+        "battery_low": battery_low(c, idx),
         "messages": int(c.live.messages[idx]),
         "state": device_state(c, idx, now, flags or {}),
         "maintenance": bool(c.engine.st.maint[idx]),  # GB/T 45839 5.8.4: the mode is visible

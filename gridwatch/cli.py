@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -33,51 +33,132 @@ so on. GRIDWATCH_ADMIN_TOKEN, when set, is the admin bearer token of the API.
 """
 
 
+# Settings that are not flags, and why (everything else in gridwatch.config.Settings is
+# one). Secrets (SecretStr settings) are environment-only unless listed in SECRET_FLAGS:
+# a command line is visible to every user of the machine (ps).
+NOT_FLAGS: dict[str, str] = {
+    "admin_token": "a secret: GRIDWATCH_ADMIN_TOKEN only, never on a command line (ps shows it)",
+}
+ENV_ONLY_REASON = "a secret: its GRIDWATCH_ environment variable only (ps shows command lines)"
+# Secrets that stay flags because deployments already pass them so (docker-compose.yml).
+SECRET_FLAGS = frozenset({"influx_token"})
+# Short choices shown for these flags' values.
+_METAVARS = {"site": "FILE", "data_dir": "DIR", "mqtt": "URL", "public_url": "URL", "influx_url": "URL"}
+
+
+def not_flags() -> dict[str, str]:
+    """Settings without a ``gridwatch run`` flag, each with its reason."""
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from gridwatch.config import Settings  # noqa: PLC0415 - keep `--help` fast elsewhere
+
+    out = dict(NOT_FLAGS)
+    for name, info in Settings.model_fields.items():
+        secret = info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+        if secret and name not in SECRET_FLAGS:
+            out.setdefault(name, ENV_ONLY_REASON)
+    return out
+
+
+def run_flags() -> list[tuple[str, str]]:
+    """(flag, settings field) of every ``gridwatch run`` flag, generated from the settings."""
+    from gridwatch.config import Settings  # noqa: PLC0415 - keep `--help` fast elsewhere
+
+    skip = not_flags()
+    out = []
+    for name, info in Settings.model_fields.items():
+        if name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if info.annotation is bool and info.default is True:
+            flag = "--no-" + name.replace("_", "-")
+        out.append((flag, name))
+    return out
+
+
+def _field_help(name: str, info: Any) -> str:
+    text = info.description or name.replace("_", " ")
+    default = info.default
+    if default is not None and not isinstance(default, bool):
+        text += f" (default {default})"
+    return text + f"; env GRIDWATCH_{name.upper()}"
+
+
 def _add_run(sub: Any) -> None:
+    from gridwatch.config import Settings  # noqa: PLC0415
+
     p = sub.add_parser("run", help="start the service", description=RUN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--site", type=Path, help="site file (YAML); default: the bundled sample")
-    p.add_argument("--data-dir", type=Path, help="where the databases live (default ./data)")
-    p.add_argument("--host", help="API address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="API port (default 8000)")
-    p.add_argument("--mqtt", metavar="URL", help="use this broker: mqtt://[user:pass@]host:port")
-    p.add_argument("--mqtt-port", type=int, help="embedded broker port when no --mqtt (default 1883)")
-    p.add_argument("--mqtt-protocol", choices=["auto", "5", "3.1.1"], help="MQTT version")
-    p.add_argument("--simulate", action="store_true", default=None,
-                   help="also run the bundled simulator against the broker")
-    p.add_argument("--sim-rate", type=float, help="simulator speed multiplier (default 1)")
-    p.add_argument("--clock", choices=["system", "manual"],
-                   help="manual: time moves only through POST /api/clock (admin token needed)")
-    p.add_argument("--store", choices=["sqlite", "influx"], help="reading store (default sqlite)")
-    p.add_argument("--influx-url", help="InfluxDB URL, e.g. http://127.0.0.1:8086")
-    p.add_argument("--influx-database", help="InfluxDB database or bucket (default gridwatch)")
-    p.add_argument("--influx-token", help="InfluxDB 2.x/3.x token")
-    p.add_argument("--no-console", dest="console", action="store_false", default=None,
-                   help="no status display")
-    p.add_argument("--public-url", help="base URL in notices' links (default http://HOST:PORT)")
-    p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default), ERROR")
+    for flag, name in run_flags():
+        info = Settings.model_fields[name]
+        ann = info.annotation
+        kw: dict[str, Any] = {"dest": name, "help": _field_help(name, info), "default": None}
+        if ann is bool:
+            kw["action"] = "store_false" if info.default is True else "store_true"
+        else:
+            inner = ann
+            if get_origin(ann) is not Literal:
+                inner = next((a for a in get_args(ann) if a is not type(None)), ann)
+            if get_origin(inner) is Literal:
+                kw["choices"] = list(get_args(inner))
+            elif inner in (int, float):
+                kw["type"] = inner
+            kw["metavar"] = _METAVARS.get(name)
+        p.add_argument(flag, **kw)
     p.set_defaults(func=cmd_run)
+
+
+def demo_data_dir(base: Path, now: float, keep: int = 3) -> Path:
+    """A fresh data directory for one demo run under ``base/demo``: every ``scripts/run``
+    starts without the alerts a previous run left open, so its alarm shows again.
+    Older demo runs beyond the newest ``keep`` are removed."""
+    import shutil  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    root = base / "demo"
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    fresh = root / stamp
+    n = 1
+    while fresh.exists():
+        n += 1
+        fresh = root / f"{stamp}-{n}"
+    fresh.mkdir()
+    runs = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: d.name)
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return fresh
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``gridwatch run``."""
+    import os  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
     from gridwatch.config import Settings  # noqa: PLC0415 - keep `--help` fast
     from gridwatch.console import Console  # noqa: PLC0415
     from gridwatch.runtime import Runtime  # noqa: PLC0415
 
-    keys = ("site", "data_dir", "host", "port", "mqtt", "mqtt_port", "mqtt_protocol", "simulate",
-            "sim_rate", "clock", "store", "influx_url", "influx_database", "influx_token",
-            "console", "log_level", "public_url")
-    overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    overrides = {k: getattr(args, k) for _, k in run_flags() if getattr(args, k, None) is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         for e in exc.errors():
             print(f"gridwatch run: --{'-'.join(str(x) for x in e['loc'])}: {e['msg']}", file=sys.stderr)
         return 2
+    demo = settings.simulate and "data_dir" not in overrides and "GRIDWATCH_DATA_DIR" not in os.environ
+    if demo:
+        settings = settings.model_copy(update={"data_dir": demo_data_dir(settings.data_dir, time.time())})
+        print(f"Demo: a fresh data directory {settings.data_dir} (--data-dir DIR keeps one across runs).",
+              flush=True)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = Runtime(settings)
+    from api.app import exposure_problem  # noqa: PLC0415
+
+    if problem := exposure_problem(settings, rt.users.count):
+        print(f"gridwatch run: {problem}", file=sys.stderr)
+        return 2
 
     async def main() -> None:
         console_task: asyncio.Task[None] | None = None
@@ -85,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def ready(r: Runtime) -> None:
             nonlocal console_task
             print(f"GridWatch is up: {len(r.table)} devices in {r.site.community.name} "
-                  f"({r.site.community.id}); API http://{settings.host}:{settings.port}/api/health; "
+                  f"({r.site.community.id}); API http://{settings.host}:{settings.port}/; "
                   f"MQTT {r.mqtt_host}:{r.mqtt_port}{' (embedded)' if r.broker else ''}. Ctrl-C stops.",
                   flush=True)
             if settings.console:

@@ -21,37 +21,38 @@ class Settings(BaseSettings):
 
     site: Path | None = Field(default=None, description="Site file (YAML); default: the bundled sample")
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite files live")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="API address")
+    port: int = Field(default=8000, ge=0, le=65535, description="API port")
     mqtt: str | None = Field(default=None, description="mqtt://[user:pass@]host:port of a broker")
     mqtt_port: int = Field(default=1883, ge=0, le=65535, description="Embedded broker's port")
-    mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
-    mqtt_client_id: str | None = None
-    simulate: bool = False
-    sim_rate: float = Field(default=1.0, gt=0, le=10_000)
-    sim_hazard_after_s: float = Field(default=20.0, ge=0)
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(default="auto", description="MQTT version")
+    mqtt_client_id: str | None = Field(default=None, description="Ingest client id (default gridwatch-ingest-COMMUNITY)")
+    simulate: bool = Field(default=False, description="Also run the bundled simulator against the broker")
+    sim_rate: float = Field(default=1.0, gt=0, le=10_000, description="Simulator speed multiplier")
+    sim_hazard_after_s: float = Field(default=20.0, ge=0, description="Seconds before the simulator leaks gas")
     sim_fault_rate: float = Field(default=0.002, ge=0, le=100,
                                   description="simulated link dropouts per device per day")
-    clock: Literal["system", "manual"] = "system"
+    clock: Literal["system", "manual"] = Field(
+        default="system", description="manual: time moves only through POST /api/clock (admin token needed)")
     admin_token: SecretStr | None = None
-    store: Literal["sqlite", "influx"] = "sqlite"
-    influx_url: str | None = None
-    influx_database: str = "gridwatch"
+    store: Literal["sqlite", "influx"] = Field(default="sqlite", description="Reading store")
+    influx_url: str | None = Field(default=None, description="InfluxDB URL, e.g. http://127.0.0.1:8086")
+    influx_database: str = Field(default="gridwatch", description="InfluxDB database or bucket")
     influx_token: SecretStr | None = None
-    influx_username: str | None = None
+    influx_username: str | None = Field(default=None, description="InfluxDB 1.x user")
     influx_password: SecretStr | None = None
-    sqlite_sync: Literal["normal", "full"] = "normal"
-    max_skew_s: float = Field(default=300.0, gt=0)
-    sweep_interval_s: float = Field(default=5.0, gt=0)
-    snapshot_interval_s: float = Field(default=10.0, gt=0)
-    console: bool = True
+    sqlite_sync: Literal["normal", "full"] = Field(default="normal", description="SQLite synchronous mode")
+    max_skew_s: float = Field(default=300.0, gt=0, description="A device ts further off than this uses the receive time")
+    sweep_interval_s: float = Field(default=5.0, gt=0, description="How often the absence rules run")
+    snapshot_interval_s: float = Field(default=10.0, gt=0, description="How often rule state is saved")
+    console: bool = Field(default=True, description="Status display in the terminal (--no-console: none)")
     public_url: str | None = Field(
         default=None, description="Base URL people open from a notice (default http://HOST:PORT)")
     notify_retries: int = Field(default=3, ge=0, le=20, description="Retries per channel")
     notify_backoff_s: float = Field(default=1.0, gt=0, le=3600, description="First retry delay")
     notify_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Per-try timeout")
-    escalation_tick_s: float = Field(default=1.0, gt=0, le=60)
-    log_level: str = "WARNING"
+    escalation_tick_s: float = Field(default=1.0, gt=0, le=60, description="How often escalations are due")
+    log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING, ERROR")
 
     @field_validator("mqtt")
     @classmethod

@@ -83,6 +83,21 @@ def sim_devices(index: SiteIndex) -> list[SimDevice]:
     ]
 
 
+# Batteries found near their end on the first day, at most: a handful in a community of
+# thousands, so the demo's battery warnings do not bury its one critical alarm.
+DEMO_WEAK_BATTERIES = 3
+WEAK_BATTERY_PCT = 35.0
+
+
+def limit_weak_batteries(model: CommunityModel, keep: int, rng: np.random.Generator) -> int:
+    """Give every battery that starts below :data:`WEAK_BATTERY_PCT` beyond the first
+    ``keep`` a fresh one (45-100 %); returns how many were replaced."""
+    weak = [s for s in model.states if s.battery_start_pct < WEAK_BATTERY_PCT]
+    for s in weak[keep:]:
+        s.battery_start_pct = float(rng.uniform(45.0, 100.0))
+    return max(0, len(weak) - keep)
+
+
 class CommunitySimulator:
     """Publishes every device of a site like the real thing, from its own thread.
 
@@ -105,6 +120,8 @@ class CommunitySimulator:
             availability topic before its first report.
         username: broker user name, if it needs one.
         password: broker password.
+        weak_batteries: at most this many batteries start near their end (None: as
+            drawn, about 1 %).
     """
 
     def __init__(
@@ -124,6 +141,7 @@ class CommunitySimulator:
         fault_rate: float = 0.0,
         routines: bool = True,
         availability: bool = False,
+        weak_batteries: int | None = DEMO_WEAK_BATTERIES,
         username: str | None = None,
         password: str | None = None,
     ) -> None:
@@ -141,6 +159,7 @@ class CommunitySimulator:
         }
         self.seed = seed
         self.availability = availability
+        self.weak_batteries = weak_batteries
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -186,6 +205,8 @@ class CommunitySimulator:
             rng=np.random.default_rng(self.seed),
             **self._model_args,  # type: ignore[arg-type]
         )
+        if self.weak_batteries is not None:
+            limit_weak_batteries(self._model, self.weak_batteries, np.random.default_rng(self.seed + 1))
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="gridwatch-simulator", daemon=True)
         self._thread.start()

@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from alerts.service import AlertChange
+from alerts.words import CATALOGUE
 from api import queries
 from api.deps import Ctx, Me
 from api.errors import ApiError, error_responses
@@ -24,6 +27,8 @@ from api.principal import Principal
 from api.views import alert_view
 
 router = APIRouter(prefix="/api", tags=["overview"], responses=error_responses(401, 422))
+
+_WORDS = orjson.dumps(CATALOGUE)
 
 # How often an open stream looks for device state changes that no alert announced
 # (a device coming online, going silent, its battery falling).
@@ -53,6 +58,39 @@ def overview(
                      **queries.counts(c, p, now, company=property_company, grid=g, compound=compound)}
                     for g in grids if grid in (None, g)]
     return out
+
+
+@router.get("/words", summary="The words of the pages, notices and console (zh, en)",
+            include_in_schema=True)
+def words() -> Response:
+    """The one catalogue of words (:mod:`alerts.words`), for the pages; public like the
+    login page that needs it."""
+    return Response(_WORDS, media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/alerts/{alert_id}/messages", summary="Each notice of an alert as its recipient read it",
+            responses=error_responses(404))
+def messages(c: Ctx, p: Me, alert_id: int) -> dict[str, Any]:
+    """Title and text of every notice of the alert per recipient (rendered in the
+    recipient's language), the channels tried and whether one delivered. Where nobody
+    has a channel (the demo), this is what they would have received."""
+    a = c.state.get_alert(alert_id)
+    if a is None or not p.sees_alert(a):
+        raise ApiError(404, f"no alert {alert_id}")
+    rt: Any = c
+    attempts, _ = rt.notify_store.attempts(alert_id, limit=1000)
+    settings = c.settings
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    tz = _zone(c.index.site.community.timezone)
+    return {"items": queries.notice_messages(c, p, a, attempts, public_url=public_url, tz=tz)}
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 @router.get("/places", summary="Compound → building → unit → household, with device states")
@@ -99,7 +137,7 @@ async def _stream(c: Any, p: Principal, hub: EventHub, request: Request) -> Asyn
                 yield _sse("reload", {})
             for change in batch:
                 if isinstance(change, AlertChange) and p.sees_alert(change.alert):
-                    view = await asyncio.to_thread(alert_view, c, change.alert)
+                    view = await asyncio.to_thread(alert_view, c, change.alert, p)
                     view["can_act"] = p.may_act(change.alert)
                     yield _sse("alert", view)
             snap = await asyncio.to_thread(queries.snapshot, c, p, c.clock())

@@ -178,7 +178,7 @@ def test_messages_say_what_where_when_the_reading_what_to_do_and_link(tmp_path, 
     if lang == "zh":
         assert "燃气泄漏" in title and "1号楼" in body and "关闭燃气阀门" in body
     else:
-        assert "gas leak" in title and "shut the gas" in body
+        assert "Gas leak" in title and "shut the gas" in body
 
 
 def test_a_warning_that_turns_critical_tells_the_critical_recipients_at_once(tmp_path):
