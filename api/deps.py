@@ -6,21 +6,25 @@ Who is calling (:func:`principal`), in this order:
 
 1. ``Authorization: Bearer <token>``: ``GRIDWATCH_ADMIN_TOKEN`` (admin), or an API
    token or session token of a user;
-2. the ``gw_session`` cookie of the web pages (unsafe methods also need a
-   same-origin ``Origin`` header when the browser sends one);
-3. nobody: with no users and no admin token the API is open as the admin (the
-   zero-setup demo on 127.0.0.1); with only an admin token, reads stay open
-   without personal data and changes need the token; once users exist, 401.
+2. the ``gw_session`` cookie of the web pages;
+3. nobody: with no users and no admin token, on a service that listens on
+   loopback only, the API is open as the admin (the zero-setup demo on
+   127.0.0.1); in every other case 401. A service listening beyond loopback
+   with neither users nor an admin token refuses to start, and answers 401 to
+   everyone should its last user go while it runs.
+
+Cross-site requests and foreign ``Host`` headers are refused for every caller by
+:mod:`api.guard`, before any of this.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import math
 import time
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -28,13 +32,12 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from api.accounts import SESSION_COOKIE, Accounts
 from api.context import ApiContext
 from api.errors import ApiError
-from api.principal import Principal, open_principal, principal_for, viewer_principal
+from api.principal import Principal, open_principal, principal_for
 
 _bearer = HTTPBearer(auto_error=False, description="GRIDWATCH_ADMIN_TOKEN, or an API token "
                      "(POST /api/auth/tokens)")
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                        description="Session cookie set by POST /api/auth/login")
-_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def ctx(request: Request) -> ApiContext:
@@ -52,11 +55,24 @@ def accounts(request: Request) -> Accounts:
     return a
 
 
+def is_loopback(host: str) -> bool:
+    """The address listens on this machine only (127.0.0.0/8, ::1, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def auth_mode(c: ApiContext) -> str:
-    """``open`` (no users, no admin token), ``token`` (admin token only) or ``users``."""
+    """``users`` (users exist), ``token`` (an admin token only), ``open`` (neither, on
+    loopback: the demo) or ``closed`` (neither, beyond loopback: nobody gets in)."""
     if c.users.count:
         return "users"
-    return "token" if c.settings.admin_token is not None else "open"
+    if c.settings.admin_token is not None:
+        return "token"
+    return "open" if is_loopback(str(c.settings.host)) else "closed"
 
 
 def _admin_token_ok(c: ApiContext, value: str) -> bool:
@@ -64,15 +80,7 @@ def _admin_token_ok(c: ApiContext, value: str) -> bool:
     return token is not None and hmac.compare_digest(value.encode(), token.get_secret_value().encode())
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
 def principal(
-    request: Request,
     c: Ctx,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
@@ -94,14 +102,9 @@ def principal(
     if cookie:
         found = c.users.resolve(cookie, now=now)
         if found is not None:
-            if request.method in _UNSAFE and not _same_origin(request):
-                raise ApiError(403, "cross-site request refused")
             return principal_for(found[0], c.index, "session")
-    mode = auth_mode(c)
-    if mode == "open":
+    if auth_mode(c) == "open":
         return open_principal()
-    if mode == "token":
-        return viewer_principal()
     raise ApiError(401, "log in first (POST /api/auth/login) or send a bearer token",
                    headers={"WWW-Authenticate": "Bearer"})
 

@@ -19,8 +19,8 @@ from alerts.lifecycle import LifecycleError
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 415: "unsupported_media_type",
-          422: "invalid_request", 429: "too_many_requests"}
+          405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "request_too_large",
+          415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests", 503: "busy"}
 
 
 class ErrorDetail(BaseModel):
@@ -56,6 +56,16 @@ class ApiError(Exception):
         self.code = code or _CODES.get(status, "error")
         self.message = message
         self.details = details
+
+
+class BodyTooLarge(StarletteHTTPException):  # noqa: N818 - it is what happened
+    """A streamed request body went past the limit (:mod:`api.guard` counts it; an
+    HTTP exception so that FastAPI's body reader passes it on as a 413)."""
+
+    def __init__(self, limit: int) -> None:
+        """Args: the limit in bytes."""
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.limit = limit
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -16,6 +16,9 @@ its place is::
 Residents' personal data (elderly-alone flag, emergency contacts) is shown only
 to those responsible for the household: admin, leaders and its grid workers (and
 the resident themself). Property staff fix things; they do not get the files.
+Alerts that exist only for elderly-alone households (welfare, door at night) are
+personal data too: others do not see them at all. :func:`redact` removes contact
+recipients from what an alert carries.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.model import Alert
-from alerts.rules.types import FAULTS
+from alerts.rules.types import FAULTS, Hazard
 from store.users import User, UserStore
 from topology.index import DevicePlace, SiteIndex
 from topology.model import Role, Site, UserRole
@@ -33,6 +36,10 @@ from topology.model import Role, Site, UserRole
 log = logging.getLogger(__name__)
 
 _FAULT_HAZARDS = frozenset(h.value for h in FAULTS)
+# Raised only for elderly-alone households: seeing one tells who lives alone.
+PERSONAL_HAZARDS = frozenset({Hazard.WELFARE.value, Hazard.DOOR_NIGHT.value})
+# Recipient ids of emergency contacts (alerts.routing.household_contacts).
+CONTACT_PREFIX = "contact:"
 
 # Site worker role → web-app role; volunteers get no login from the site file.
 WORKER_ROLES: dict[Role, UserRole] = {
@@ -99,7 +106,10 @@ class Principal:
         return self.sees_place(place.place_id)
 
     def sees_alert(self, alert: Alert) -> bool:
-        """An alert whose place is in scope."""
+        """An alert whose place is in scope (a welfare or door-at-night alert only for
+        those who may see the household's personal data)."""
+        if alert.hazard in PERSONAL_HAZARDS:
+            return self.sees_personal(alert.place_id)
         return self.sees_place(alert.place_id)
 
     def may_act(self, alert: Alert) -> bool:
@@ -114,6 +124,13 @@ class Principal:
             return False
         return self.personal_everywhere or household_id in self.personal_ids
 
+    def hidden_personal_places(self) -> list[str]:
+        """Households in scope whose personal data this principal may not see (their
+        welfare and door-at-night alerts are hidden)."""
+        if self.personal_everywhere or self.everywhere:  # everywhere: admin and leaders, who see all
+            return []
+        return sorted(pid for pid in self.place_ids if pid not in self.personal_ids)
+
     def alert_filter(self) -> list[str] | None:
         """The ``place_ids`` filter for store queries (None: no limit)."""
         return None if self.everywhere else sorted(self.place_ids)
@@ -127,16 +144,21 @@ class Principal:
                 "personal_data": self.personal_everywhere or bool(self.personal_ids)}
 
 
+def redact(value: Any) -> Any:
+    """A copy of an alert's data, a timeline event's data or an escalation state
+    without emergency contacts: the ``contacts`` key goes, and contact recipient ids
+    are dropped from every list."""
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items() if k != "contacts"}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value if not (isinstance(v, str) and v.startswith(CONTACT_PREFIX))]
+    return value
+
+
 def open_principal(via: str = "open") -> Principal:
     """Everything, as the admin: the zero-setup demo and the admin token."""
     return Principal("admin", "admin", "admin", UserRole.ADMIN, via, everywhere=True,
                      personal_everywhere=True)
-
-
-def viewer_principal() -> Principal:
-    """Anonymous reads while only an admin token is configured (the behaviour before
-    users existed): everything visible, nothing changeable, no personal data."""
-    return Principal("anonymous", "anonymous", "anonymous", "viewer", "open", everywhere=True)
 
 
 def _places_of_buildings(index: SiteIndex, buildings: set[str]) -> set[str]:

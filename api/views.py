@@ -15,6 +15,7 @@ import numpy.typing as npt
 from alerts.model import Alert, AlertEvent
 from alerts.rules.types import FAULTS, Hazard
 from api.context import ApiContext
+from api.principal import Principal, redact
 from sensors.live import OFFLINE, UNKNOWN
 
 _FAULTS = frozenset(h.value for h in FAULTS)
@@ -134,9 +135,12 @@ def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | Non
     }
 
 
-def alert_view(c: ApiContext, a: Alert) -> dict[str, Any]:
-    """An alert with its assignee's name."""
+def alert_view(c: ApiContext, a: Alert, p: Principal) -> dict[str, Any]:
+    """An alert with its assignee's name, as ``p`` may see it (without emergency
+    contacts unless ``p`` is responsible for the household)."""
     d = a.to_dict()
+    if not p.sees_personal(a.place_id):
+        d["data"] = redact(d["data"])
     d["assignee"] = worker_view(c, a.assignee)
     d["status"] = a.status.value
     d["severity"] = a.severity.value
@@ -144,6 +148,7 @@ def alert_view(c: ApiContext, a: Alert) -> dict[str, Any]:
     return d
 
 
-def event_view(e: AlertEvent) -> dict[str, Any]:
-    """A timeline entry."""
-    return {"ts": e.ts, "actor": e.actor, "action": e.action, "note": e.note, "data": e.data}
+def event_view(e: AlertEvent, *, personal: bool) -> dict[str, Any]:
+    """A timeline entry (contact recipients removed unless ``personal``)."""
+    return {"ts": e.ts, "actor": e.actor, "action": e.action, "note": e.note,
+            "data": e.data if personal else redact(e.data)}

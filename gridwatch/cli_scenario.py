@@ -83,7 +83,7 @@ def embedded_service(site: Path, *, mqtt: str | None = None) -> Iterator[Any]:
     from gridwatch.runtime import Runtime  # noqa: PLC0415
     from simulators.scenario import ScenarioError, Target  # noqa: PLC0415
 
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="gw-scenario-") as tmp:
         settings = Settings(site=site, data_dir=Path(tmp), port=_free_port(), mqtt=mqtt,
                             mqtt_port=_free_port(), clock="manual", admin_token=SecretStr(token),

@@ -53,6 +53,43 @@ class Settings(BaseSettings):
     notify_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Per-try timeout")
     escalation_tick_s: float = Field(default=1.0, gt=0, le=60, description="How often escalations are due")
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING, ERROR")
+    # -- HTTP security (api/guard.py reads these) --
+    allowed_hosts: str = Field(
+        default="", description="Host names the API answers to, comma-separated, besides 127.0.0.1, "
+        "localhost, ::1 and the host of --public-url (others get 400: DNS rebinding)")
+    trusted_proxies: str = Field(
+        default="", description="Addresses or networks of reverse proxies whose X-Forwarded-For/-Proto "
+        "are believed, comma-separated (default: none, not even 127.0.0.1)")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024,
+                                description="Largest request body the API reads (413 beyond)")
+    http_max_connections: int = Field(default=0, ge=0, le=100_000, description=(
+        "Open HTTP connections at most (0: a quarter of the file descriptors, at most 1024)"))
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300,
+                                         description="A request's headers must arrive within this")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: str) -> str:
+        import ipaddress  # noqa: PLC0415
+
+        for x in (p.strip() for p in v.split(",")):
+            if x:
+                ipaddress.ip_network(x, strict=False)  # ValueError names the bad one
+        return v
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, v: SecretStr | None) -> SecretStr | None:
+        from store.strength import token_problem  # noqa: PLC0415 - keep settings import light
+
+        if v is not None and (problem := token_problem(v.get_secret_value())):
+            raise ValueError(f"GRIDWATCH_ADMIN_TOKEN {problem}")
+        return v
+
+    def host_list(self, field: str) -> list[str]:
+        """A comma-separated setting (allowed_hosts, trusted_proxies) as a list."""
+        raw: str = getattr(self, field)
+        return [x.strip() for x in raw.split(",") if x.strip()]
 
     @field_validator("mqtt")
     @classmethod

@@ -377,8 +377,11 @@ class Runtime:
         from api.app import create_app  # noqa: PLC0415 - the API imports the runtime's types
 
         app = create_app(self)
+        from api.server import server_options  # noqa: PLC0415 - beside create_app
+
         config = uvicorn.Config(app, host=self.settings.host, port=self.settings.port,
-                                log_level="warning", lifespan="off", access_log=False)
+                                log_level="warning", lifespan="off", access_log=False,
+                                **server_options(self.settings))
         self._server = _QuietServer(config)
         tasks = [
             asyncio.create_task(self._server.serve(), name="api"),

@@ -6,6 +6,11 @@ the database lets nobody log in. Safe to call from any thread.
 
 A user's places are stored as given (grids, property company, household, worker);
 :mod:`api.principal` turns them into what the user may see, using the site.
+
+Every read goes to the database, so a user added or removed by ``gridwatch user``
+in another process counts at once in a running service. The last enabled admin
+cannot be deleted, disabled or demoted (:class:`LastAdminError`); a new password
+ends every session and API token of its user.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from sensors.errors import GridWatchError
 from store.sqlite import connect, transaction
+from store.strength import password_problem
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -43,6 +50,14 @@ _USER_COLS = "login, name, role, worker_id, places, password_hash, disabled, lan
 
 # argon2id with the library defaults (RFC 9106 "second recommended" profile).
 _HASHER = PasswordHasher()
+
+
+class LastAdminError(GridWatchError):
+    """The change would leave no enabled admin user."""
+
+
+class WeakPasswordError(GridWatchError, ValueError):
+    """The password is too short or too common."""
 
 
 def hash_password(password: str) -> str:
@@ -105,16 +120,24 @@ class UserStore:
         self._lock = threading.Lock()
         with self._lock:
             self._conn.executescript(_SCHEMA)
-        self._count = self._count_users()
-
-    def _count_users(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
     @property
     def count(self) -> int:
-        """How many users exist (cached; auth is on as soon as one does)."""
-        return self._count
+        """How many users exist, read now (auth is on as soon as one does; another
+        process may have added one)."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+
+    @staticmethod
+    def _guard_last_admin(c: Any, login: str) -> None:
+        """Inside a write transaction: refuse when ``login`` is the only enabled admin."""
+        r = c.execute("SELECT role, disabled FROM users WHERE login = ?", (login,)).fetchone()
+        if r is None or r[0] != "admin" or r[1]:
+            return
+        others = c.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
+                           "AND login != ?", (login,)).fetchone()[0]
+        if not others:
+            raise LastAdminError(f"{login} is the last admin: add another admin first")
 
     # -- users ---------------------------------------------------------------------------
 
@@ -122,8 +145,14 @@ class UserStore:
                places: dict[str, Any] | None = None, password_hash: str | None = None,
                language: str = "zh", source: str = "manual", now: float) -> User:
         """Create a user or update its name, role and places (a password hash only
-        replaces the stored one when given)."""
+        replaces the stored one when given).
+
+        Raises:
+            LastAdminError: the change would demote the last enabled admin.
+        """
         with transaction(self._conn, self._lock) as c:
+            if role != "admin":
+                self._guard_last_admin(c, login)
             c.execute(
                 f"INSERT INTO users ({_USER_COLS}, updated_at) VALUES (?,?,?,?,?,?,0,?,?,?,?) "  # noqa: S608
                 "ON CONFLICT(login) DO UPDATE SET name=excluded.name, role=excluded.role, "
@@ -133,7 +162,6 @@ class UserStore:
                 (login, name, role, worker_id, orjson.dumps(places or {}), password_hash,
                  language, source, now, now),
             )
-        self._count = self._count_users()
         user = self.get(login)
         assert user is not None
         return user
@@ -161,17 +189,30 @@ class UserStore:
             return int(self._conn.execute(f"SELECT COUNT(*) FROM users {where}", args).fetchone()[0])  # noqa: S608
 
     def set_password(self, login: str, password: str, *, now: float) -> bool:
-        """Set a password; ends the user's sessions. False when there is no such user."""
+        """Set a password; ends the user's sessions and revokes their API tokens (a
+        changed password is often a leaked one). False when there is no such user.
+
+        Raises:
+            WeakPasswordError: under 8 characters, or common / easy to guess.
+        """
+        if problem := password_problem(password, login=login):
+            raise WeakPasswordError(problem)
         h = hash_password(password)
         with transaction(self._conn, self._lock) as c:
             n = c.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE login = ?",
                           (h, now, login)).rowcount
-            c.execute("DELETE FROM tokens WHERE login = ? AND kind = 'session'", (login,))
+            c.execute("DELETE FROM tokens WHERE login = ?", (login,))
         return n > 0
 
     def set_disabled(self, login: str, disabled: bool, *, now: float) -> bool:
-        """Disable or enable a user; disabling ends their sessions."""
+        """Disable or enable a user; disabling ends their sessions.
+
+        Raises:
+            LastAdminError: disabling the last enabled admin.
+        """
         with transaction(self._conn, self._lock) as c:
+            if disabled:
+                self._guard_last_admin(c, login)
             n = c.execute("UPDATE users SET disabled = ?, updated_at = ? WHERE login = ?",
                           (int(disabled), now, login)).rowcount
             if disabled:
@@ -179,11 +220,15 @@ class UserStore:
         return n > 0
 
     def delete(self, login: str) -> bool:
-        """Remove a user and every token of theirs."""
+        """Remove a user and every token of theirs.
+
+        Raises:
+            LastAdminError: the user is the last enabled admin.
+        """
         with transaction(self._conn, self._lock) as c:
+            self._guard_last_admin(c, login)
             n = c.execute("DELETE FROM users WHERE login = ?", (login,)).rowcount
             c.execute("DELETE FROM tokens WHERE login = ?", (login,))
-        self._count = self._count_users()
         return n > 0
 
     def verify(self, login: str, password: str) -> User | None:

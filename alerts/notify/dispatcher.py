@@ -240,7 +240,9 @@ class Dispatcher:
                       "place_id": a.place_id, "grid_id": a.grid_id, "assignee": a.assignee,
                       "value": a.value, "raised_at": a.raised_at,
                       "address": a.data.get("address")},
-            "recipients": [r.id for r in notice.recipients],
+            # workers only: an emergency contact on the feed would tell every subscriber
+            # which household lives alone (issue 14); names, phones and URLs never go here
+            "recipients": [r.id for r in notice.recipients if r.role != "contact"],
         })
 
     # -- lifecycle ---------------------------------------------------------------------

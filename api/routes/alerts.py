@@ -15,7 +15,7 @@ from alerts.model import Alert, AlertStatus, Outcome
 from api import queries
 from api.deps import Ctx, Me, actor
 from api.errors import ApiError, error_responses
-from api.principal import Principal
+from api.principal import PERSONAL_HAZARDS, Principal
 from api.views import alert_view, event_view
 
 AlertId = Annotated[int, Path(ge=1, le=2**62, description="Alert id", examples=[7])]
@@ -78,11 +78,37 @@ def list_alerts(
                                "hazard": kind, "severity": severity, "device_id": device,
                                "place_ids": p.alert_filter()}
     if mine_first:
-        items = _mine_first(c, p, filters, limit, offset)
+        items = [a for a in _mine_first(c, p, filters, limit, offset) if p.sees_alert(a)]
+        total = _count(c, p, filters)
     else:
-        items = c.state.list_alerts(**filters, limit=limit, offset=offset)
-    return {"items": [_view(c, p, a) for a in items], "total": c.state.count_alerts(**filters),
-            "limit": limit, "offset": offset}
+        items, total = _page(c, p, filters, limit, offset)
+    return {"items": [_view(c, p, a) for a in items], "total": total, "limit": limit, "offset": offset}
+
+
+def _count(c: Ctx, p: Principal, filters: dict[str, Any]) -> int:
+    """How many alerts match, less the personal ones (welfare, door at night) in
+    households whose personal data ``p`` may not see."""
+    total = c.state.count_alerts(**filters)
+    hidden = p.hidden_personal_places()
+    if hidden:
+        for h in PERSONAL_HAZARDS:
+            if filters.get("hazard") in (None, h):
+                total -= c.state.count_alerts(**{**filters, "hazard": h, "place_ids": hidden})
+    return total
+
+
+def _page(c: Ctx, p: Principal, filters: dict[str, Any], limit: int, offset: int) -> tuple[list[Alert], int]:
+    if not p.hidden_personal_places():
+        return c.state.list_alerts(**filters, limit=limit, offset=offset), c.state.count_alerts(**filters)
+    seen: list[Alert] = []
+    pos, chunk = 0, max(200, limit + offset)
+    while len(seen) < offset + limit:
+        batch = c.state.list_alerts(**filters, limit=chunk, offset=pos)
+        seen.extend(a for a in batch if p.sees_alert(a))
+        pos += len(batch)
+        if len(batch) < chunk:
+            break
+    return seen[offset: offset + limit], _count(c, p, filters)
 
 
 def _mine_first(c: Ctx, p: Principal, filters: dict[str, Any], limit: int, offset: int) -> list[Alert]:
@@ -95,7 +121,7 @@ def _mine_first(c: Ctx, p: Principal, filters: dict[str, Any], limit: int, offse
 
 
 def _view(c: Ctx, p: Principal, a: Alert) -> dict[str, Any]:
-    out = alert_view(c, a)
+    out = alert_view(c, a, p)
     out["can_act"] = p.may_act(a)
     return out
 
@@ -118,7 +144,8 @@ def get_alert(c: Ctx, p: Me, alert_id: AlertId) -> dict[str, Any]:
     when you are responsible for it."""
     a = _visible(c, p, alert_id)
     out = _view(c, p, a)
-    out["timeline"] = [event_view(e) for e in c.state.alert_events(alert_id)]
+    personal = p.sees_personal(a.place_id)
+    out["timeline"] = [event_view(e, personal=personal) for e in c.state.alert_events(alert_id)]
     out["household"] = queries.household_view(c, p, a.place_id) if a.place_id in c.index.households else None
     return out
 

@@ -1,11 +1,14 @@
 """Log in and out, who am I, and API tokens for integrations.
 
-Layer: adapters. The session is an HttpOnly, SameSite=Strict cookie; API tokens
-are bearer tokens shown once. Failed logins are rate-limited and audited.
+Layer: adapters. The session is an HttpOnly, SameSite=Strict cookie (Secure when
+the request came over https, as the service sees it: ``X-Forwarded-Proto`` counts
+only from ``--trusted-proxies``); API tokens are bearer tokens shown once. Failed
+logins are throttled and audited (:mod:`api.accounts`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
@@ -46,13 +49,19 @@ def _client(request: Request) -> str:
 
 
 @router.post("/login", summary="Log in: sets the session cookie",
-             responses=error_responses(401, 422, 429))
-def login(acc: Acc, body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
-    """Check the password (argon2id) and open a 12-hour session. Five failures of one
-    login (or twenty from one address) within 15 minutes answer 429."""
-    user, token = acc.login(body.login, body.password, client=_client(request), now=time.time())
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL_S), httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/")
+             responses=error_responses(401, 413, 422, 429, 503))
+async def login(c: Ctx, acc: Acc, body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
+    """Check the password (argon2id) and open a 12-hour session. After five failures of
+    one login (or ten from one address) each further try must wait, 1 s doubling up to
+    30 s (5 min per address): 429 with ``Retry-After``. 503 when too many passwords are
+    being checked at once."""
+    client = _client(request)
+    now = time.time()
+    checked = await asyncio.wrap_future(acc.begin_login(body.login, body.password, client=client, now=now))
+    user, token = await asyncio.to_thread(acc.finish_login, body.login, checked, client=client, now=now)
+    public = str(getattr(c.settings, "public_url", None) or "")
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL_S), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https" or public.startswith("https://"), path="/")
     return {"user": user.to_dict()}
 
 

@@ -116,7 +116,9 @@ def events(
     _device(c, p, device_id)
     alerts = c.state.list_alerts(device_id=device_id, limit=limit, offset=offset)
     timelines = c.state.events_of([a.id for a in alerts])
-    items = [{**alert_view(c, a), "timeline": [event_view(e) for e in timelines.get(a.id, [])]}
+    alerts = [a for a in alerts if p.sees_alert(a)]
+    items = [{**alert_view(c, a, p), "timeline": [event_view(e, personal=p.sees_personal(a.place_id))
+                                                  for e in timelines.get(a.id, [])]}
              for a in alerts]
     return {"items": items, "total": c.state.count_alerts(device_id=device_id), "limit": limit,
             "offset": offset}

@@ -12,7 +12,11 @@ from fastapi import APIRouter, Query
 
 from api.deps import Ctx, Me
 from api.errors import error_responses
+from api.principal import CONTACT_PREFIX, redact
 from api.routes.alerts import AlertId, _visible
+
+# An alert's attempts read at once when some must be left out (a few hundred at most in practice).
+_MAX_ATTEMPTS = 100_000
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -35,15 +39,24 @@ def notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
-    """Who was told what, on which channel (secrets removed), when, and whether it worked."""
-    _visible(c, p, alert_id)
+    """Who was told what, on which channel (secrets removed), when, and whether it worked.
+    Notices to a household's emergency contacts are listed only for those responsible
+    for the household."""
+    alert = _visible(c, p, alert_id)
     rt: Any = c
-    items, total = rt.notify_store.attempts(alert_id, limit=limit, offset=offset)
+    personal = p.sees_personal(alert.place_id)
+    if personal:
+        items, total = rt.notify_store.attempts(alert_id, limit=limit, offset=offset)
+    else:
+        every, _n = rt.notify_store.attempts(alert_id, limit=_MAX_ATTEMPTS)
+        kept = [a for a in every if not str(a.get("recipient", "")).startswith(CONTACT_PREFIX)]
+        items, total = kept[offset: offset + limit], len(kept)
     pending = [s for s in rt.escalation.pending() if s.alert_id == alert_id]
     escalation = None
     if pending:
         s = pending[0]
-        escalation = {"next_step": s.next_step, "told": s.told, "repeats": s.repeats,
+        escalation = {"next_step": s.next_step, "told": s.told if personal else redact(s.told),
+                      "repeats": s.repeats,
                       "acknowledged": s.acknowledged, "overdue_sent": s.overdue_sent,
                       "suppressed": s.suppressed}
     return {"items": items, "total": total, "limit": limit, "offset": offset,

@@ -56,6 +56,6 @@ def create_report(
                                  photos=body.photos)
     except UnknownPlace as exc:
         raise ApiError(404, str(exc)) from None
-    out = alert_view(c, change.alert)
+    out = alert_view(c, change.alert, p)
     out["created"] = change.created
     return out

@@ -36,8 +36,9 @@ def _period(c: Ctx, start: str | None, end: str | None) -> tuple[float, float]:
 
 
 def _alerts(c: Ctx, p: Me, t_start: float, t_end: float, grid: str | None = None) -> list[Alert]:
-    return c.state.list_alerts(since=t_start, until=t_end, place_ids=p.alert_filter(),
-                               grid_ids=[grid] if grid else None, limit=MAX_ALERTS)
+    found = c.state.list_alerts(since=t_start, until=t_end, place_ids=p.alert_filter(),
+                                grid_ids=[grid] if grid else None, limit=MAX_ALERTS)
+    return [a for a in found if p.sees_alert(a)]
 
 
 @router.get("/stats", summary="Handling statistics per grid or property company",
@@ -88,7 +89,7 @@ def export_alerts(c: Ctx, p: Me, start: str | None = _START, end: str | None = _
     t_start, t_end = _period(c, start, end)
     rows = []
     for a in _alerts(c, p, t_start, t_end, grid):
-        v = alert_view(c, a)
+        v = alert_view(c, a, p)
         v["address"] = a.data.get("address")
         v["assignee"] = a.assignee
         rows.append(v)

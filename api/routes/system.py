@@ -1,6 +1,8 @@
-"""Health, dead letters and the manual test clock.
+"""Liveness, health, dead letters and the manual test clock.
 
-Layer: adapters.
+Layer: adapters. ``/api/live`` is the one route without a login (it says only
+"ok"); the health figures need a login, dead letters (raw payloads of every
+grid, bridges' keys among them) an admin.
 """
 
 from __future__ import annotations
@@ -12,15 +14,23 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from alerts.model import OPEN_STATUSES
-from api.deps import Ctx, require_admin
-from api.errors import ApiError
+from api.deps import Ctx, Me, require_admin
+from api.errors import ApiError, error_responses
 from api.views import device_online
 
 router = APIRouter(prefix="/api", tags=["system"])
 
 
-@router.get("/health", summary="Is the service alive and what is it doing")
-def health(c: Ctx) -> dict[str, Any]:
+@router.get("/live", summary="Liveness probe (no login): the API answers",
+            responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}})
+async def live() -> dict[str, str]:
+    """Always ``{"status": "ok"}`` while the API answers; nothing else (for container
+    healthchecks and load balancers). The figures are in ``/api/health``."""
+    return {"status": "ok"}
+
+
+@router.get("/health", summary="Is the service alive and what is it doing", responses=error_responses(401))
+def health(c: Ctx, _p: Me) -> dict[str, Any]:
     """Liveness plus the live counts of GB/T 45839 5.8.2."""
     now = c.clock()
     stats = c.pipeline.stats
@@ -48,14 +58,18 @@ def health(c: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/dead-letters", summary="Messages that could not be used, and why")
+@router.get("/dead-letters", summary="Messages that could not be used, and why (admin)",
+            responses=error_responses(401, 403))
 def dead_letters(
     c: Ctx,
+    p: Me,
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> dict[str, Any]:
     """Newest first, with the count per reason."""
+    if not p.is_admin:
+        raise ApiError(403, "only an admin reads dead letters")
     return {"items": c.state.list_dead_letters(reason=reason, limit=limit, offset=offset),
             "counts": c.state.dead_letter_counts(), "limit": limit, "offset": offset}
 

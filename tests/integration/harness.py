@@ -132,7 +132,9 @@ class ServiceProcess:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"gridwatch exited: {self.log.read_text()[-3000:]}")
-        r = httpx.get(self.api + "/api/health", timeout=2)
+        token = (self.env or {}).get("GRIDWATCH_ADMIN_TOKEN")  # /api/health needs a login then
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = httpx.get(self.api + "/api/health", timeout=2, headers=headers)
         return r.status_code == 200 and r.json()["mqtt"]["connected"]
 
     def kill(self) -> None:

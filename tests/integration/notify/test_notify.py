@@ -29,7 +29,7 @@ from tests.sites import tiny_site
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "notify-test-admin-token"
+TOKEN = "notify-test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -258,7 +258,8 @@ def test_a_failing_channel_recovers_and_a_slow_one_delays_nobody(broker, hook, t
         pm = [(a["attempt"], a["ok"]) for a in attempts(svc, water["id"])["items"]
               if a["recipient"] == "w-pm"]
         assert pm == [(1, False), (2, False), (3, False), (4, False), (1, True)]
-        health = httpx.get(f"{svc.api}/api/health", timeout=5).json()["notifications"]
+        health = httpx.get(f"{svc.api}/api/health", timeout=5,
+                           headers={"Authorization": f"Bearer {TOKEN}"}).json()["notifications"]
         assert health["delivered"] >= 3 and health["in_flight"] == 0
 
 

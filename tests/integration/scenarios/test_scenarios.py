@@ -102,7 +102,7 @@ def test_the_library_drives_a_running_service_on_mosquitto(tmp_path):
     scenarios share the service, so they use devices of their own."""
     chosen = [bundled_path("tamper"), bundled_path("water_burst_pipe"),
               bundled_path("hostile_payloads"), bundled_path("z2m_gas_alarm")]
-    token = "scenario-admin-token-0123456789"
+    token = "scenario-admin-token-0123456789abc"
     with MosquittoServer() as broker:
         svc = ServiceProcess(
             ["--site", str(SITES_DIR / "small.yaml"), "--data-dir", str(tmp_path / "data"),

@@ -29,8 +29,8 @@ def site_file(tmp_path):
     return write_site(tmp_path / "site.yaml", tiny_site())
 
 
-def alerts(api: str, **params) -> list[dict]:
-    return httpx.get(f"{api}/api/alerts", params=params, timeout=5).json()["items"]
+def alerts(api: str, headers: dict | None = None, **params) -> list[dict]:
+    return httpx.get(f"{api}/api/alerts", params=params, headers=headers, timeout=5).json()["items"]
 
 
 def test_smoke_alarm_reaches_the_grid_worker_and_is_handled(broker, site_file, tmp_path):
@@ -135,16 +135,17 @@ def test_manual_clock_endpoint_exists_only_in_manual_mode(broker, site_file, tmp
         r = httpx.post(f"{svc.api}/api/clock", json={"advance_s": 10})
         assert r.status_code in (404, 405)
     with ServiceThread(site=site_file, data_dir=tmp_path / "b", mqtt=broker.url, clock="manual",
-                       admin_token="s3cret", mqtt_client_id="it-clock-b") as svc:
+                       admin_token="clock-admin-token-0123456789abcdef", mqtt_client_id="it-clock-b") as svc:
         t0 = svc.rt.clock()
         assert httpx.post(f"{svc.api}/api/clock", json={"advance_s": 10}).status_code == 401
         pub = Publisher(broker.host, broker.port)
         pub.publish_all([("gridwatch/tiny/gas-201/state", {"lel_pct": 0.0, "seq": 1})])
         wait_for(lambda: svc.rt.pipeline.stats.stored >= 1, what="the reading")
-        headers = {"Authorization": "Bearer s3cret"}
+        headers = {"Authorization": "Bearer clock-admin-token-0123456789abcdef"}
         r = httpx.post(f"{svc.api}/api/clock", json={"advance_s": 3 * 86400}, headers=headers)
         assert r.status_code == 200 and r.json()["now"] == pytest.approx(t0 + 3 * 86400)
-        offline = wait_for(lambda: alerts(svc.api, kind="offline", device="gas-201"), what="offline alert")
+        offline = wait_for(lambda: alerts(svc.api, headers, kind="offline", device="gas-201"),
+                           what="offline alert")
         assert offline[0]["assignee"]["id"] == "w-g2"
         assert httpx.post(f"{svc.api}/api/clock", json={"advance_s": -1}, headers=headers).status_code == 422
         pub.close()
@@ -157,7 +158,7 @@ def test_silences_inhibitions_and_retired_devices_survive_a_restart(broker, tmp_
     site["buildings"][0].setdefault("devices", []).append(
         {"id": "gw-b1", "kind": "gateway", "heartbeat_s": 60})
     site_file = write_site(tmp_path / "site.yaml", site)
-    token = "restart-admin-token-0123456789"
+    token = "restart-admin-token-0123456789abcd"
     auth = {"Authorization": f"Bearer {token}"}
 
     def service(name: str) -> ServiceThread:

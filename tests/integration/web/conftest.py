@@ -19,7 +19,7 @@ from tests.integration.harness import ServiceThread, write_site
 from tests.servers import MosquittoServer
 from tests.sites import tiny_site
 
-ADMIN_TOKEN = "web-admin-token"
+ADMIN_TOKEN = "web-admin-token-0123456789abcdefgh"
 # login → (role in the site, what it is)
 LOGINS = {
     "wang": "leader (community head w-head)",

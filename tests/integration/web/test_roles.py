@@ -52,12 +52,14 @@ def alerts(service, broker, clients):
     return wait_for(found, what="three alerts")
 
 
-def test_without_login_only_health_and_the_login_page(service):
+def test_without_login_only_liveness_and_the_login_page(service):
     api = service.api
-    assert httpx.get(f"{api}/api/health").status_code == 200
+    r = httpx.get(f"{api}/api/live")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
     assert httpx.get(f"{api}/login").status_code == 200
     for path in ("/api/devices", "/api/alerts", "/api/overview", "/api/places", "/api/stats",
-                 "/api/events", "/api/export/alerts.csv", "/api/auth/me"):
+                 "/api/events", "/api/export/alerts.csv", "/api/auth/me", "/api/health",
+                 "/api/dead-letters"):
         r = httpx.get(f"{api}{path}")
         assert r.status_code == 401, path
         assert r.json()["error"]["code"] == "unauthorized"
@@ -77,7 +79,7 @@ def test_login_sets_an_httponly_cookie_and_bad_passwords_are_rate_limited(servic
     with httpx.Client(base_url=service.api) as c:
         codes = [c.post("/api/auth/login", json={"login": "ghost", "password": "wrong-password"}).status_code
                  for _ in range(6)]
-        assert codes == [401] * 5 + [429]
+        assert codes == [401] * 5 + [429]  # the sixth try must wait (1 s, doubling)
         r = c.post("/api/auth/login", json={"login": "ghost", "password": "wrong-password"})
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
         assert r.json()["error"]["code"] == "too_many_requests"
