@@ -52,7 +52,9 @@ from topology.index import SiteIndex
 log = logging.getLogger(__name__)
 
 _LIFE = sorted(h.value for h in LIFE_SAFETY)
-_FAULTS = frozenset(h.value for h in FAULTS) | {"data_gap", "store_unreachable"}
+_FAULTS = frozenset(h.value for h in FAULTS) | {
+    "data_gap", "store_unreachable", "alarm_store_failing", "disk_low", "mqtt_disconnected",
+    "ingest_silent", "clock_step", "notify_failing"}
 
 DEFAULT_POLICIES: tuple[EscalationPolicy, ...] = (
     EscalationPolicy(
@@ -220,6 +222,11 @@ class EscalationEngine:
         self.clock = clock
         self._lock = threading.RLock()
         self._states: dict[int, EscalationState] = {s.alert_id: s for s in book.load_all()}
+
+    def reload(self) -> None:
+        """Take the escalations from the book again (after a rolled-back transaction)."""
+        with self._lock:
+            self._states = {s.alert_id: s for s in self.book.load_all()}
 
     @property
     def config(self) -> EscalationConfig:

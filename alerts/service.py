@@ -98,21 +98,40 @@ class AlertService:
         # thousand devices offline in one sweep) costs a lookup per alert, not a scan.
         self._releases: dict[int, float] = {}
         self._roots: dict[tuple[str, str], int] = {}
-        for a in sorted(store.open_alerts(), key=lambda x: x.raised_at):
-            if "release_at" in a.data:
-                self._releases[a.id] = float(a.data["release_at"])
-            if a.hazard in GROUPED_BY_BUILDING and a.data.get("building_id") and not a.data.get("grouped_into"):
-                self._roots[(a.data["building_id"], a.hazard)] = a.id
+        # Changes not yet handed to listeners: when a list, changes wait here for the
+        # owner of the transaction (the alarm path hands them on after the commit).
+        self.deferred: list[AlertChange] | None = None
+        # Called after a change is deferred (the owner hands it on at once, outside any
+        # call of this service: a change it causes is deferred and handed on after).
+        self.drain: Callable[[], None] | None = None
+        self.reload()
         self.gateway_of = gateways_of(index)
         self._behind: dict[str, list[str]] = {}
         for dev, gw in self.gateway_of.items():
             self._behind.setdefault(gw, []).append(dev)
+
+    def reload(self) -> None:
+        """Rebuild the in-memory indexes (open incidents, inhibition releases) from the
+        store: at start, and after a transaction that changed them rolled back."""
+        releases: dict[int, float] = {}
+        roots: dict[tuple[str, str], int] = {}
+        for a in sorted(self.store.open_alerts(), key=lambda x: x.raised_at):
+            if "release_at" in a.data:
+                releases[a.id] = float(a.data["release_at"])
+            if a.hazard in GROUPED_BY_BUILDING and a.data.get("building_id") and not a.data.get("grouped_into"):
+                roots[(a.data["building_id"], a.hazard)] = a.id
+        self._releases, self._roots = releases, roots
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` after every persisted change (exceptions are logged, not raised)."""
         self._listeners.append(listener)
 
     def _emit(self, change: AlertChange) -> None:
+        if self.deferred is not None:
+            self.deferred.append(change)
+            if self.drain is not None:
+                self.drain()
+            return
         for listener in self._listeners:
             try:
                 listener(change)

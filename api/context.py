@@ -6,9 +6,12 @@ Layer: adapters. Keeps the API independent of the composition root.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from alerts.service import AlertChange, AlertService
+from alerts.model import Alert, Outcome, ReportCategory
+from alerts.rules.types import Severity
+from alerts.service import AlertChange
 from ingest.mqtt import MqttIngest
 from ingest.pipeline import IngestPipeline
 from sensors.live import LiveState
@@ -17,6 +20,31 @@ from store.protocol import ReadingStore
 from store.state import StateStore
 from store.users import UserStore
 from topology.index import SiteIndex
+
+
+class AlertActions(Protocol):
+    """Alert reads and people's actions (the runtime commits actions through its one
+    writer of the alarm side)."""
+
+    def get(self, alert_id: int) -> Alert | None:
+        """The alert as committed."""
+        ...
+
+    def subscribe(self, listener: Callable[[AlertChange], None]) -> None:
+        """Hear of every committed change."""
+        ...
+
+    def act(self, alert_id: int, action: str, *, actor: str, now: float | None = None,
+            note: str = "", outcome: Outcome | None = None, photos: Sequence[str] = (),
+            helpers: Sequence[str] = ()) -> Alert | None:
+        """A person's action; None when the alert does not exist."""
+        ...
+
+    def report(self, category: ReportCategory, place_id: str, *, reporter: str,
+               now: float | None = None, severity: Severity = Severity.WARNING, note: str = "",
+               photos: Sequence[str] = ()) -> AlertChange:
+        """A patrol finding."""
+        ...
 
 
 class ApiContext(Protocol):
@@ -28,7 +56,6 @@ class ApiContext(Protocol):
     readings: ReadingStore
     state: StateStore
     users: UserStore
-    alerts: AlertService
     pipeline: IngestPipeline
     ingest: MqttIngest
     engine_lock: threading.Lock
@@ -36,6 +63,11 @@ class ApiContext(Protocol):
     settings: Any
     clock: Any
     counters: Any
+
+    @property
+    def alerts(self) -> AlertActions:
+        """Alert reads and actions."""
+        ...
 
     def sweep(self) -> list[AlertChange]:
         """Run the absence rules now."""

@@ -7,16 +7,44 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+
+
+def _boottime() -> float:
+    """Seconds of a clock that never steps and counts suspend (Linux CLOCK_BOOTTIME;
+    elsewhere the monotonic clock)."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
+
+
+# A difference between the wall clock and the service clock beyond this is a step
+# (NTP slews by at most 0.5 ms/s; a step of seconds is somebody setting the clock).
+STEP_THRESHOLD_S = 2.0
 
 
 class SystemClock:
-    """Wall-clock time, epoch seconds."""
+    """Epoch seconds that move like a monotonic clock: the wall time at start plus the
+    time elapsed since. Every timer (offline, holds, escalation) runs on it, so a step
+    of the system clock neither invents absences nor holds escalations; the step is
+    detected by :meth:`step` and reported (the service time keeps its own course until
+    a restart)."""
 
     manual = False
 
+    def __init__(self, wall: Callable[[], float] = time.time,
+                 elapsed: Callable[[], float] = _boottime) -> None:
+        """Args: the wall clock and a clock that never steps (tests pass their own)."""
+        self._wall, self._elapsed = wall, elapsed
+        self._base_wall, self._base = wall(), elapsed()
+
     def __call__(self) -> float:
         """Now."""
-        return time.time()
+        return self._base_wall + (self._elapsed() - self._base)
+
+    def step(self) -> float:
+        """How far the wall clock is from the service clock now (0.0 within
+        :data:`STEP_THRESHOLD_S`): positive when the wall clock jumped ahead."""
+        off = self._wall() - self()
+        return off if abs(off) > STEP_THRESHOLD_S else 0.0
 
 
 class ManualClock:
@@ -32,6 +60,10 @@ class ManualClock:
     def __call__(self) -> float:
         """Now, as last set."""
         return self._now
+
+    def step(self) -> float:
+        """A manual clock never steps by itself."""
+        return 0.0
 
     def advance(self, seconds: float) -> float:
         """Move forward (never backward); returns the new time."""

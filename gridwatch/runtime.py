@@ -10,41 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
+import secrets
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-import orjson
 import uvicorn
 
-from alerts.escalation import EscalationEngine
-from alerts.model import AlertEvent
 from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
-from alerts.notify.types import NoticeType
 from alerts.rules.engine import RuleEngine
 from alerts.rules.kernel import warm_up
 from alerts.rules.params import params_for_site
-from alerts.rules.types import Hazard, Severity, Transition
-from alerts.service import AlertChange, AlertService, DeviceRetired
+from alerts.rules.types import Severity
+from alerts.service import AlertChange
 from alerts.system import SystemHazard
+from gridwatch.alarm import AlarmPath, AlertCommands
 from gridwatch.clock import Clock, ManualClock, SystemClock
 from gridwatch.config import Settings
+from gridwatch.watch import FaultWatch
 from ingest.broker import BrokerThread
-from ingest.mqtt import MqttIngest, MqttTarget
+from ingest.mqtt import MqttIngest, MqttTarget, ingest_client_id
 from ingest.pipeline import Decoder, IngestPipeline
-from sensors.batch import ReadingBatch
 from sensors.live import LiveState
 from sensors.wire import TOPIC_ROOT
 from sensors.zigbee2mqtt import Z2M_BASE_TOPIC
-from store.notify import NotifyStore
+from store.db import Database
+from store.notify import NotifyStore, migrate_notify_db
 from store.protocol import ReadingStore
 from store.sqlite import SQLiteReadingStore
 from store.state import StateStore
@@ -53,8 +51,6 @@ from topology.index import SiteIndex, device_table
 from topology.load import SAMPLE_SITE, load_site
 
 log = logging.getLogger(__name__)
-SNAPSHOT_KEY = "rules.snapshot"
-RETIRED_KEY = "devices.retired"
 # The readings store unreachable this long (seconds) raises a system alert.
 STORE_DOWN_ALERT_S = 60.0
 
@@ -64,6 +60,8 @@ class Counters:
     """Figures the console and the health endpoint show."""
 
     started_at: float = 0.0
+    replayed: int = 0  # rule inputs replayed from the journal at start
+    replay_s: float = 0.0  # how long the replay took
     sweeps: int = 0
     alerts_raised: int = 0
     recent: list[AlertChange] = field(default_factory=list)
@@ -113,7 +111,10 @@ class Runtime:
         self.table = device_table(self.index)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         sync = settings.sqlite_sync.upper()
-        self.state = StateStore(settings.data_dir / "state.db", synchronous=sync)
+        self.db = Database(settings.data_dir / "state.db", synchronous=sync)
+        self.state = StateStore(self.db)
+        if migrate_notify_db(settings.data_dir / "notify.db", self.db):
+            log.warning("moved notify.db into state.db (escalations and delivery attempts)")
         self.readings = _open_readings(settings, self.index)
         self.users = UserStore(settings.data_dir / "users.db", synchronous=sync)
         from api.principal import seed_users  # noqa: PLC0415 - the API imports the runtime's types
@@ -121,15 +122,11 @@ class Runtime:
         seed_users(self.users, self.site, self.clock())
         self.live = LiveState(self.table)
         self.live.restore(self.state.load_device_states())
+        warm_up()  # compile the rule kernel (or load it) now, not on the first readings
         self.engine = RuleEngine(self.table, params_for_site(self.index, self.table))
+        # Readers of the rule state (pages) take this; the writer thread changes it.
         self.engine_lock = threading.Lock()
-        self._retired: set[str] | None = None
-        self._restore_engine()
-        for device_id in self.retired():  # out of service stays out of service
-            if device_id in self.table.index:
-                self.engine.set_maintenance(self.table.index[device_id], True, self.clock())
-        self.alerts = AlertService(self.index, self.table, self.state)
-        self.notify_store = NotifyStore(settings.data_dir / "notify.db", synchronous=sync)
+        self.notify_store = NotifyStore(self.db)
         self._alerts_topic = f"{TOPIC_ROOT}/{self.site.community.id}/alerts"
         self._alerts_mqtt: Any = None
         self.dispatcher = Dispatcher(
@@ -139,20 +136,20 @@ class Runtime:
             retries=settings.notify_retries, retry_backoff_s=settings.notify_backoff_s,
             timeout_s=settings.notify_timeout_s, mqtt_publish=self._publish_alert_json,
             clock=self.clock,
+            # the alarm path is built below, with the dispatcher as its notifier
+            on_delivered=lambda oid, ch: self.alarm.delivered(oid, ch),  # noqa: PLW0108
+            record=lambda a: self.alarm.record_attempt(a),  # noqa: PLW0108
         )
-        self.escalation = EscalationEngine(self.index, self.alerts, self.notify_store,
-                                           self.dispatcher, clock=self.clock)
-        self.escalation.resume(self.state.open_alerts(), self.clock())
-        self.alerts.subscribe(self.escalation.on_change)
-        self.alerts.subscribe(self._tell_rules)
-        self.counters = Counters(started_at=self.clock())
-        self.alerts.subscribe(self._count_alert)
-        self.alerts.set_silences(self.state.silences(ending_after=self.clock()), self.clock())
         self.pipeline = IngestPipeline(
             Decoder(self.table, max_skew_s=settings.max_skew_s, z2m=self.index.z2m_names()),
-            self.readings, self.state,
-            self.live, self._evaluate, self._on_transitions, self.clock,
+            self.readings, self.state, self.live,
+            lambda batch, avail, dead, dropped, now: self.alarm.readings(  # noqa: PLW0108 - built below
+                batch, avail, dead, dropped, now),
+            self.clock,
         )
+        self.alarm = self._start_alarm_path()
+        self.alerts = AlertCommands(self.alarm)
+        self.escalation = self.alarm.escalation
         host, port, user, password = settings.mqtt_parts()
         self.mqtt_host, self.mqtt_port = host, port
         self.broker = BrokerThread(host, port) if settings.mqtt is None else None
@@ -165,170 +162,85 @@ class Runtime:
             topics.append(f"{Z2M_BASE_TOPIC}/#")
         self.ingest = MqttIngest(
             self.pipeline,
-            MqttTarget(host, port, settings.mqtt_client_id or f"gridwatch-ingest-{community}",
-                       protocol, user, password),
+            MqttTarget(host, port,
+                       settings.mqtt_client_id or ingest_client_id(settings.data_dir, community),
+                       protocol,  # the embedded broker lets in only its own users:
+                       *(self.broker.login("gridwatch") if self.broker else (user, password)),
+                       tls=settings.mqtt_tls()),
             topics,
             clock=self.clock,
         )
         self.simulator: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._transitions: asyncio.Queue[tuple[list[Transition], float]] | None = None
         self._stop = threading.Event()
         self._server: uvicorn.Server | None = None
         self._store_down_since: float | None = None
-        self._pending, self._pending_lock = 0, threading.Lock()
+        self._store_faults: dict[SystemHazard, bool] = {}
+        self.watch = FaultWatch(data_dir=settings.data_dir, alarm=self.alarm, ingest=self.ingest,
+                                pipeline=self.pipeline, dispatcher=self.dispatcher, clock=self.clock)
 
-    # -- rule core glue (called from the ingest thread and the sweep task) -----------------
+    def _start_alarm_path(self) -> AlarmPath:
+        """Build the alarm path and replay its journal (before MQTT connects)."""
+        alarm = AlarmPath(
+            index=self.index, db=self.db, state=self.state, notify_store=self.notify_store,
+            engine=self.engine, live=self.live, live_lock=self.pipeline.lock,
+            notifier=self.dispatcher, clock=self.clock,
+        )
+        self.counters = Counters(started_at=self.clock())
+        alarm.subscribe(self._count_alert)
+        t0 = time.monotonic()
+        alarm.start()
+        self.counters.replayed = alarm.replayed
+        self.counters.replay_s = time.monotonic() - t0
+        return alarm
 
-    def _evaluate(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]], now: float) -> list[Transition]:
-        with self.engine_lock:
-            out = self.engine.evaluate(batch, now) if len(batch) else []
-            for idx, online, ts in avail:
-                out.extend(self.engine.availability(idx, online, ts, now))
-        return out
-
-    def _on_transitions(self, transitions: list[Transition], now: float) -> None:
-        loop, q = self._loop, self._transitions
-        if loop is None or q is None:  # not serving (tests of the pipeline alone)
-            self.alerts.apply(transitions, now)
-            return
-        with self._pending_lock:
-            self._pending += 1
-        loop.call_soon_threadsafe(q.put_nowait, (transitions, now))
+    # -- the alarm path's jobs and commands (each one transaction of the writer) ---------
 
     def pending_transitions(self) -> int:
-        """Batches of rule transitions handed to the alert side and not yet applied."""
-        with self._pending_lock:
-            return self._pending
-
-    def _applied(self) -> None:
-        with self._pending_lock:
-            self._pending -= 1
+        """Jobs waiting for the alarm writer (0 when every change is committed)."""
+        return self.alarm.writer.backlog()
 
     def sweep(self) -> list[AlertChange]:
-        """Run the absence rules now (thread-safe); returns the alert changes."""
-        now = self.clock()
-        with self.engine_lock:
-            transitions = self.engine.sweep(now)
+        """Run the absence rules now, then every escalation step due."""
+        changes = self.alarm.sweep(self.clock())
         self.counters.sweeps += 1
-        changes = self.alerts.apply(transitions, now) if transitions else []
-        self.tick_notices(now)  # a moved manual clock escalates at once, too
         return changes
 
     def tick_notices(self, now: float | None = None) -> int:
         """Silences that started or ended, then every escalation step due."""
-        now = self.clock() if now is None else now
-        self.alerts.refresh_silences(now)
-        self.alerts.release_inhibited(now)
-        return self.escalation.tick(now)
+        return self.alarm.tick(self.clock() if now is None else now)
+
+    def checkpoint(self) -> int:
+        """Write a rule checkpoint now."""
+        return self.alarm.checkpoint()
 
     def add_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Store a silence or maintenance window and apply it to open alerts (audited)."""
-        now = self.clock()
-        silence.created_at = now
-        self.state.add_silence(silence)
-        self.alerts.set_silences([*self.alerts.silences, silence], now)
-        self.state.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
-        return silence
+        return self.alarm.add_silence(silence, actor=actor)
 
     def end_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Lift a silence now: the alerts it held speak again (audited)."""
-        now = self.clock()
-        if not silence.over(now):
-            silence.ended_at, silence.ended_by = now, actor
-            self.state.save_silence(silence)
-            self.alerts.set_silences([s for s in self.alerts.silences if s.id != silence.id], now)
-            self.state.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
-        return silence
-
-    def _tell_rules(self, change: AlertChange) -> None:
-        """A person acknowledged a device's alert: the rule core hears of it (a wet leak
-        sensor that someone has taken stays a warning instead of turning critical)."""
-        a = change.alert
-        if a.device_id is None or not any(e.action == "acknowledged" for e in change.events):
-            return
-        idx = self.table.index.get(a.device_id)
-        try:
-            hazard = Hazard(a.hazard)
-        except ValueError:
-            return
-        if idx is not None:
-            with self.engine_lock:
-                self.engine.acknowledge(idx, hazard, self.clock())
+        return self.alarm.end_silence(silence, actor=actor)
 
     def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
-        """Put a device in (or out of) maintenance / test mode: its readings are stored and
-        move the rules, nothing is raised; entering clears what it had raised."""
-        idx = self.table.index[device_id]
-        now = self.clock()
-        if not on and device_id in self.retired():
-            raise DeviceRetired(f"device {device_id!r} is retired")
-        with self.engine_lock:
-            transitions = self.engine.set_maintenance(idx, on, now)
-        self.alerts.apply(transitions, now)
-        self.state.audit(actor, "device.maintenance", f"device/{device_id}",
-                         {"on": on, "note": note}, ts=now)
-        return bool(self.engine.st.maint[idx])
+        """Put a device in (or out of) maintenance / test mode (audited)."""
+        return self.alarm.set_maintenance(device_id, on, actor=actor, note=note)
 
     def retired(self) -> set[str]:
-        """Devices taken out of service (kept in the state store)."""
-        if self._retired is None:
-            blob = self.state.get_blob(RETIRED_KEY)
-            self._retired = set(orjson.loads(blob)) if blob else set()
-        return self._retired
+        """Devices taken out of service."""
+        return self.alarm.retired()
 
     def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
-        """Take a device out of service (设备注销): it raises nothing from now on (its
-        readings are still stored), its open alerts are closed, and its grid worker and
-        property company get a "device retired" notice. Audited."""
-        idx = self.table.index[device_id]
-        now = self.clock()
-        retired = self.retired()
-        if device_id in retired:
-            return {"device_id": device_id, "retired": True, "record": None}
-        with self.engine_lock:
-            transitions = self.engine.set_maintenance(idx, True, now)
-        self.alerts.apply(transitions, now)
-        retired.add(device_id)
-        self.state.put_blob(RETIRED_KEY, orjson.dumps(sorted(retired)))
-        self._retired = retired
-        change = self.alerts.retire(device_id, actor=actor, now=now, note=note)
-        self.escalation.announce(change.alert, NoticeType.DEVICE_RETIRED, ["worker", "property"],
-                                 f"retired by {actor}")
-        self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
-        return {"device_id": device_id, "retired": True, "record": change.alert.id}
+        """Take a device out of service (设备注销), audited, with its notice."""
+        return self.alarm.retire_device(device_id, actor=actor, note=note)
 
     def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
-        """Silence a sounding smoke alarm for ``smoke_hush_s`` (10 min): its alert drops to
-        info and comes back critical if the detector still sees smoke then. The person
-        is on the alert's timeline and in the audit log. False when it was not sounding."""
-        idx = self.table.index[device_id]
-        now = self.clock()
-        with self.engine_lock:
-            transitions = self.engine.hush(idx, now)
-        if not transitions:
-            return False
-        self.alerts.apply(transitions, now)
-        alert = self.state.open_alert(f"{device_id}:{Hazard.SMOKE.value}")
-        if alert is not None:
-            self.alerts.annotate(alert.id, {}, AlertEvent(alert.id, now, actor, "hushed", note))
-        self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)
-        return True
+        """Hush a sounding smoke alarm for ``smoke_hush_s``; False when it was not sounding."""
+        return self.alarm.hush(device_id, actor=actor, note=note)
 
     def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
-        """A household checks in as away (no welfare alerts) or back; None when the
-        household has no devices (nothing to watch)."""
-        rows = [i for i, p in enumerate(self.index.devices) if p.household_id == household_id]
-        if not rows:
-            return None
-        row = int(self.table.household[rows[0]])
-        now = self.clock()
-        with self.engine_lock:
-            transitions = self.engine.set_away(row, away, now)
-        self.alerts.apply(transitions, now)
-        self.state.audit(actor, "household.away", f"household/{household_id}",
-                         {"away": away, "note": note}, ts=now)
-        return bool(self.engine.st.away[row])
+        """A household away (no welfare alerts) or back; None without devices."""
+        return self.alarm.set_away(household_id, away, actor=actor, note=note)
 
     def _count_alert(self, change: AlertChange) -> None:
         if change.created:
@@ -336,38 +248,15 @@ class Runtime:
             self.counters.recent.append(change)
             del self.counters.recent[:-20]
 
-    # -- persistence of in-memory state ----------------------------------------------------
-
-    def _restore_engine(self) -> None:
-        warm_up()  # compile the rule kernel (or load it) now, not on the first readings
-        blob = self.state.get_blob(SNAPSHOT_KEY)
-        if blob is None:
-            return
-        try:
-            with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-                snap = {k: z[k] for k in z.files}
-            if len(snap.get("last_seen", ())) == len(self.table):
-                self.engine.restore(snap)
-        except Exception:  # a snapshot from another site or version: start fresh
-            log.exception("rule snapshot not restored; starting with fresh rule state")
-
     def save_state(self) -> None:
-        """Persist the rule core's snapshot and the live device states (thread-safe)."""
-        with self.engine_lock:
-            snap = self.engine.snapshot()
-        buf = io.BytesIO()
-        np.savez(buf, **snap)  # type: ignore[arg-type]  # numpy's stub types allow_pickle only
-        self.state.put_blob(SNAPSHOT_KEY, buf.getvalue())
-        with self.pipeline.lock:
-            rows = self.live.rows()
-        self.state.save_device_states(rows)
+        """Write a rule checkpoint (with the live device states) through the writer."""
+        self.alarm.checkpoint()
 
     # -- running ---------------------------------------------------------------------------------
 
     async def serve(self, *, ready: Callable[[Runtime], None] | None = None) -> None:
         """Run until :meth:`request_stop` (or SIGINT / SIGTERM in the main thread)."""
         self._loop = asyncio.get_running_loop()
-        self._transitions = asyncio.Queue()
         if self.broker is not None:
             await asyncio.to_thread(self.broker.start)
         self.ingest.start()
@@ -385,13 +274,14 @@ class Runtime:
         self._server = _QuietServer(config)
         tasks = [
             asyncio.create_task(self._server.serve(), name="api"),
-            asyncio.create_task(self._alert_loop(), name="alerts"),
-            asyncio.create_task(self._every(self.settings.sweep_interval_s, self.sweep), name="sweep"),
-            asyncio.create_task(self._every(self.settings.snapshot_interval_s, self.save_state),
-                                name="snapshot"),
+            asyncio.create_task(self._every_job(self.settings.sweep_interval_s, "sweep",
+                                                lambda: self.alarm._sweep_job(self.clock())), name="sweep"),
+            asyncio.create_task(self._every_job(self.settings.snapshot_interval_s, "checkpoint",
+                                                self.alarm._checkpoint_job), name="checkpoint"),
+            asyncio.create_task(self._every_job(self.settings.escalation_tick_s, "tick",
+                                                lambda: self.alarm._tick_job(self.clock())), name="escalation"),
             asyncio.create_task(self._every(2.0, self.check_store), name="store-watch"),
-            asyncio.create_task(self._every(self.settings.escalation_tick_s, self.tick_notices),
-                                name="escalation"),
+            asyncio.create_task(self._every(2.0, self.watch.check), name="fault-watch"),
         ]
         with self._signals():
             while not self._server.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
@@ -417,9 +307,8 @@ class Runtime:
         for t in tasks[1:]:
             t.cancel()
         await asyncio.gather(*tasks, stop_task, return_exceptions=True)
-        await self._drain_transitions()
-        await asyncio.to_thread(self.save_state)
         await asyncio.to_thread(self.dispatcher.close, 3.0)
+        await asyncio.to_thread(self.alarm.stop)  # the last checkpoint, then the writer ends
         if self._alerts_mqtt is not None:
             self._alerts_mqtt.disconnect()
             self._alerts_mqtt.loop_stop()
@@ -435,11 +324,13 @@ class Runtime:
         import paho.mqtt.client as mqtt  # noqa: PLC0415
         from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
 
-        _, _, user, password = self.settings.mqtt_parts()
+        target = self.ingest.target  # the ingest's broker, credentials and TLS
         client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"gridwatch-alerts-{self.site.community.id}")
-        if user is not None:
-            client.username_pw_set(user, password)
+                             client_id=f"gridwatch-alerts-{self.site.community.id}-{secrets.token_hex(8)}")
+        if target.username is not None:
+            client.username_pw_set(target.username, target.password)
+        if target.tls is not None:
+            target.tls.apply(client)
         client.max_queued_messages_set(10_000)
         try:
             client.connect_async(self.mqtt_host, self.mqtt_port)
@@ -453,7 +344,7 @@ class Runtime:
         if self._alerts_mqtt is not None:
             self._alerts_mqtt.publish(self._alerts_topic, payload, qos=1)
 
-    def check_store(self) -> list[AlertChange]:
+    def check_store(self) -> list[str]:
         """Raise (or clear) the system alerts about the readings store: a data gap when
         its spool refused readings, and the store unreachable for over a minute."""
         health = self.readings.health()
@@ -465,15 +356,21 @@ class Runtime:
             self._store_down_since = now
         long_down = down and now - (self._store_down_since or now) >= STORE_DOWN_ALERT_S
         spool = f"spool {health.get('spool_records', 0)} batches, {health.get('spool_bytes', 0)} B"
-        changes = [
-            self.alerts.system(SystemHazard.DATA_GAP, active=bool(health.get("data_gap")),
-                               severity=Severity.CRITICAL, now=now,
-                               note=f"readings refused: the spool is full ({spool})"),
-            self.alerts.system(SystemHazard.STORE_UNREACHABLE, active=long_down,
-                               severity=Severity.WARNING, now=now,
-                               note=f"{health.get('last_error') or 'no answer'}; {spool}"),
-        ]
-        return [c for c in changes if c is not None]
+        wanted = {
+            SystemHazard.DATA_GAP: (bool(health.get("data_gap")), Severity.CRITICAL,
+                                    f"readings refused: the spool is full ({spool})"),
+            SystemHazard.STORE_UNREACHABLE: (long_down, Severity.WARNING,
+                                             f"{health.get('last_error') or 'no answer'}; {spool}"),
+        }
+        changed: list[str] = []
+        for hazard, (active, severity, note) in wanted.items():
+            if self._store_faults.get(hazard, False) != active:
+                self._store_faults[hazard] = active
+                self.alarm.system_fault(hazard, active=active, severity=severity, note=note)
+                changed.append(hazard.value)
+        if changed:  # committed before the caller looks
+            self.alarm.writer.call("store-faults", lambda: None)
+        return changed
 
     def request_stop(self) -> None:
         """Ask :meth:`serve` to shut down (thread-safe)."""
@@ -493,25 +390,15 @@ class Runtime:
             for sig in installed:
                 loop.remove_signal_handler(sig)
 
-    async def _alert_loop(self) -> None:
-        assert self._transitions is not None
+    async def _every_job(self, interval_s: float, name: str, fn: Callable[[], object]) -> None:
+        """Queue a job of the alarm writer every ``interval_s`` and wait for it without
+        holding a thread of the pool the API uses."""
         while True:
-            transitions, now = await self._transitions.get()
+            await asyncio.sleep(interval_s)
             try:
-                await asyncio.to_thread(self.alerts.apply, transitions, now)
+                await asyncio.wrap_future(self.alarm.writer.submit(name, fn))
             except Exception:
-                log.exception("applying %d transitions failed", len(transitions))
-            finally:
-                self._applied()
-
-    async def _drain_transitions(self) -> None:
-        q = self._transitions
-        while q is not None and not q.empty():
-            transitions, now = q.get_nowait()
-            try:
-                await asyncio.to_thread(self.alerts.apply, transitions, now)
-            finally:
-                self._applied()
+                log.exception("periodic %s failed", name)
 
     async def _every(self, interval_s: float, fn: Callable[[], object]) -> None:
         while True:
@@ -528,6 +415,7 @@ class Runtime:
             self.index, host=self.mqtt_host, port=self.mqtt_port,
             rate_multiplier=self.settings.sim_rate, clock=self.clock,
             fault_rate=self.settings.sim_fault_rate,
+            **self.simulator_login(),
         )
         self.simulator.start()
         after = self.settings.sim_hazard_after_s
@@ -536,6 +424,15 @@ class Runtime:
             timer = threading.Timer(after, self.simulator.inject, args=("gas_leak", device))
             timer.daemon = True
             timer.start()
+
+    def simulator_login(self) -> dict[str, Any]:
+        """How the bundled simulator connects: the embedded broker's simulator user, or
+        the external broker's TLS settings and credentials."""
+        if self.broker is not None:
+            user, password = self.broker.login("simulator")
+            return {"username": user, "password": password}
+        t = self.ingest.target
+        return {"username": t.username, "password": t.password, "tls": t.tls}
 
     def demo_hazard_device(self) -> str | None:
         """The gas detector the demo leaks gas on (the first one in a household)."""

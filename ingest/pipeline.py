@@ -3,21 +3,23 @@
 Layer: adapters (uses the stores); the decoding itself is the pure
 :mod:`sensors.wire`. One call of :meth:`IngestPipeline.process` handles one batch:
 decode every message (a bad one becomes a dead letter, never an exception), write
-the readings and dead letters durably, then run the rule core. Only when
-``process`` returns may the caller acknowledge the batch to the broker.
+the readings durably, then commit the batch's rule inputs, the alerts they cause
+and the dead letters (one transaction of the alarm store). Only when ``process``
+returns may the caller acknowledge the batch to the broker.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from alerts.rules.types import Transition
+from ingest import failpoints
 from sensors.batch import ReadingBatch, Row
-from sensors.errors import DecodeError
+from sensors.errors import DecodeError, StoreError
 from sensors.fields import FIELD_INDEX, FIELDS, KIND_FIELDS, N_FIELDS
 from sensors.live import LiveState
 from sensors.registry import KIND_CODES, DeviceTable
@@ -155,10 +157,53 @@ class IngestStats:
     dead: Counter[str] = field(default_factory=Counter)
     store_errors: int = 0
     last_error: str = ""
+    last_message_at: float = 0.0  # service time of the last batch
+
+
+class DeadLetterLimiter:
+    """Per-topic rate limit of the dead letters kept (every one is still counted):
+    a token bucket per topic, ``burst`` deep, refilled at ``per_topic_per_s``, and one
+    for all topics at ``total_per_s``. At most ``max_topics`` buckets are kept (the
+    least recently refused topics go first), so random topics cannot grow memory."""
+
+    def __init__(self, *, burst: float = 10.0, per_topic_per_s: float = 1 / 60,
+                 total_per_s: float = 50.0, max_topics: int = 10_000) -> None:
+        """Args: bucket depth, refill per topic, refill of all topics, topics tracked."""
+        self.burst, self.rate, self.total_rate, self.max_topics = burst, per_topic_per_s, total_per_s, max_topics
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._total = (total_per_s, 0.0)
+
+    def _take(self, level: float, last: float, rate: float, depth: float, now: float) -> tuple[bool, float]:
+        level = min(depth, level + (now - last) * rate) if last else depth
+        return (True, level - 1) if level >= 1 else (False, level)
+
+    def admit(self, letters: Sequence[DeadLetter], now: float) -> tuple[list[DeadLetter], dict[str, int]]:
+        """(the letters to keep, per reason the count of those not kept)."""
+        keep: list[DeadLetter] = []
+        dropped: Counter[str] = Counter()
+        for d in letters:
+            level, last = self._buckets.pop(d.topic, (self.burst, 0.0))
+            ok, level = self._take(level, last, self.rate, self.burst, now)
+            tl, tlast = self._total
+            if ok:
+                ok, tl = self._take(tl, tlast, self.total_rate, self.total_rate, now)
+                self._total = (tl, now)
+            self._buckets[d.topic] = (level, now)
+            if len(self._buckets) > self.max_topics:
+                self._buckets.popitem(last=False)
+            if ok:
+                keep.append(d)
+            else:
+                dropped[d.reason] += 1
+        return keep, dict(dropped)
+
+
+Commit = Callable[[ReadingBatch, list[tuple[int, bool, float]], Sequence[DeadLetter], dict[str, int], float], int]
 
 
 class IngestPipeline:
-    """Decode → store → rules for one batch at a time (called from one ingest thread)."""
+    """Decode → store readings → commit rules, alerts and dead letters, one batch at a
+    time (called from one ingest thread)."""
 
     def __init__(
         self,
@@ -166,27 +211,27 @@ class IngestPipeline:
         readings: ReadingStore,
         state: StateStore,
         live: LiveState,
-        evaluate: Callable[[ReadingBatch, list[tuple[int, bool, float]], float], list[Transition]],
-        on_transitions: Callable[[list[Transition], float], None],
+        commit: Commit,
         clock: Callable[[], float],
     ) -> None:
         """Args:
         decoder: turns raw messages into a batch.
         readings: where readings go (must be durable when ``write`` returns).
-        state: where dead letters go.
-        live: the live device state to update.
-        evaluate: runs the rule core on (batch, availability updates, now).
-        on_transitions: receives the transitions (hands them to the alert side).
+        state: the alarm store (dead letters of a batch that failed on a bug).
+        live: the live device state (moved by ``commit``; readers take :attr:`lock`).
+        commit: moves the rules, folds their transitions into alerts and keeps the dead
+            letters, durably (see :meth:`gridwatch.alarm.AlarmPath.readings`); returns
+            when committed, raises when it could not be.
         clock: the service clock.
         """
         self.decoder = decoder
         self.readings = readings
         self.state = state
         self.live = live
-        self.evaluate = evaluate
-        self.on_transitions = on_transitions
+        self.commit = commit
         self.clock = clock
         self.stats = IngestStats()
+        self.limiter = DeadLetterLimiter()
         self.lock = threading.Lock()  # guards ``live`` against readers
 
     def process(self, msgs: Sequence[RawMessage]) -> None:
@@ -195,24 +240,19 @@ class IngestPipeline:
         decoded = self.decoder.decode(msgs)
         if len(decoded.batch):
             self.readings.write(decoded.batch)
-        if decoded.dead:
-            self.state.add_dead_letters(decoded.dead)
-            for d in decoded.dead:
-                log.debug("dead letter %s on %s: %s", d.reason, d.topic, d.detail)
+        failpoints.hit("readings_stored")
         now = self.clock()
-        with self.lock:
-            self.live.update(decoded.batch)
-            for idx, online, ts in decoded.availability:
-                self.live.set_online(idx, online, ts)
-        transitions = self.evaluate(decoded.batch, decoded.availability, now)
-        if transitions:
-            self.on_transitions(transitions, now)
-        # Counted once the batch's transitions are handed on: a driver that waits for
-        # ``received`` (the manual clock's received_at_least) then only has the alert
-        # side's queue to wait for.
+        dead, dropped = self.limiter.admit(decoded.dead, now)
+        try:
+            self.commit(decoded.batch, decoded.availability, dead, dropped, now)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"the alarm store refused the batch: {exc}") from exc
+        failpoints.hit("alarm_committed")
+        # Counted once the batch committed: a driver that waits for ``received`` (the
+        # manual clock's received_at_least) then sees its alerts.
         s = self.stats
         s.received += len(msgs) - decoded.skipped  # our own alert notices are not input
         s.stored += len(decoded.batch)
         s.batches += 1
+        s.last_message_at = now
         s.dead.update(d.reason for d in decoded.dead)
-

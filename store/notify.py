@@ -1,12 +1,13 @@
 """SQLite for the notification side: escalation state (so a restart neither re-notifies
 nor forgets a pending step) and every delivery attempt (GB/T 45839 5.10.1: records).
 
-Layer: adapter. One file, ``notify.db`` in the data directory, WAL mode.
+Layer: adapter. The tables live in ``state.db`` beside the alerts (one transaction for an
+alert change and the escalation step it causes); an older ``notify.db`` is migrated.
 """
 
 from __future__ import annotations
 
-import threading
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from alerts.escalation import EscalationState
-from store.sqlite import connect, transaction
+from store.db import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS escalations (
@@ -75,37 +76,37 @@ class Attempt:
 class NotifyStore:
     """Escalation state and delivery attempts in ``notify.db``; thread-safe."""
 
-    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
-        """Open (and create) the database at ``path``."""
-        self._conn = connect(path, synchronous=synchronous)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
+    def __init__(self, path: Path | Database, *, synchronous: str = "NORMAL") -> None:
+        """Open (and create) the tables in the database at ``path``, or in an open
+        :class:`Database` (the service keeps them in ``state.db``, so an escalation step
+        commits with the alert change that caused it)."""
+        self.db = path if isinstance(path, Database) else Database(path, synchronous=synchronous)
+        self.db.script(_SCHEMA)
 
     # -- EscalationBook --------------------------------------------------------------
 
     def load_all(self) -> list[EscalationState]:
         """Every pending escalation."""
-        with self._lock:
-            rows = self._conn.execute("SELECT state FROM escalations ORDER BY alert_id").fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT state FROM escalations ORDER BY alert_id").fetchall()
         return [EscalationState.from_dict(orjson.loads(r[0])) for r in rows]
 
     def save(self, state: EscalationState) -> None:
         """Insert or replace one escalation."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute("INSERT OR REPLACE INTO escalations (alert_id, state) VALUES (?, ?)",
                       (state.alert_id, orjson.dumps(state.to_dict())))
 
     def delete(self, alert_id: int) -> None:
         """Forget an escalation."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute("DELETE FROM escalations WHERE alert_id = ?", (alert_id,))
 
     # -- attempts ----------------------------------------------------------------------
 
     def record(self, a: Attempt) -> None:
         """Keep one attempt."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute(
                 "INSERT INTO notification_attempts (ts, alert_id, notice, recipient, channel, "
                 "attempt, ok, error, duration_ms, since_notice_ms, reason) "
@@ -118,11 +119,11 @@ class NotifyStore:
                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Attempts (of one alert, or all), oldest first, and how many there are."""
         where, args = ("WHERE alert_id = ?", [alert_id]) if alert_id is not None else ("", [])
-        with self._lock:
-            total = self._conn.execute(
+        with self.db.read() as conn:
+            total = conn.execute(
                 f"SELECT count(*) FROM notification_attempts {where}", args  # noqa: S608 - fixed text
             ).fetchone()[0]
-            rows = self._conn.execute(
+            rows = conn.execute(
                 f"SELECT {_ATTEMPT_COLS} FROM notification_attempts {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608 - fixed text
                 [*args, limit, offset],
             ).fetchall()
@@ -136,8 +137,33 @@ class NotifyStore:
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._conn.close()
+        self.db.close()
+
+
+def migrate_notify_db(old: Path, db: Database) -> bool:
+    """Move an older data directory's ``notify.db`` (escalations and attempts, kept
+    apart before) into ``db``; the old file is renamed ``notify.db.migrated``.
+    Returns whether there was one."""
+    if not old.exists():
+        return False
+    db.script(_SCHEMA)
+    src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+    try:
+        escalations = src.execute("SELECT alert_id, state FROM escalations").fetchall()
+        attempts = src.execute(f"SELECT {_ATTEMPT_COLS} FROM notification_attempts ORDER BY id").fetchall()  # noqa: S608 - fixed text
+    except sqlite3.Error:
+        escalations, attempts = [], []  # an empty or foreign file: nothing to keep
+    finally:
+        src.close()
+    with db.write() as c:
+        c.executemany("INSERT OR IGNORE INTO escalations (alert_id, state) VALUES (?, ?)", escalations)
+        c.executemany(f"INSERT INTO notification_attempts ({_ATTEMPT_COLS}) "  # noqa: S608 - fixed text
+                      f"VALUES ({', '.join('?' * 11)})", attempts)
+    for suffix in ("", "-wal", "-shm"):
+        p = old.with_name(old.name + suffix)
+        if p.exists():
+            p.rename(p.with_name(p.name.replace("notify.db", "notify.db.migrated")))
+    return True
 
 
 __all__ = ["Attempt", "NotifyStore"]

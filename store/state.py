@@ -7,9 +7,8 @@ small, relational and must survive ``kill -9`` (WAL).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import orjson
 from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome
 from alerts.noise import Silence
 from alerts.rules.types import Severity
-from store.sqlite import connect, transaction
+from store.db import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -53,6 +52,16 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS silences (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ends_at REAL NOT NULL, data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, now REAL NOT NULL, body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id INTEGER NOT NULL, recipient TEXT NOT NULL,
+    notice BLOB NOT NULL, created_at REAL NOT NULL, delivered_at REAL, channel TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(delivered_at) WHERE delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_by_alert ON outbox(alert_id, id);
+CREATE TABLE IF NOT EXISTS dead_letter_counts (reason TEXT PRIMARY KEY, n INTEGER NOT NULL);
 """
 
 DEAD_LETTER_PAYLOAD_BYTES = 1024
@@ -61,6 +70,22 @@ _ALERT_COLS = (
     "id, key, hazard, severity, status, active, device_id, place_id, grid_id, assignee, "
     "raised_at, updated_at, cleared_at, value, detail, outcome, data"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterLimits:
+    """How much of the refused input is kept (everything is counted): whoever can
+    publish junk must not be able to fill the disk.
+
+    Attributes:
+        max_count: dead letters kept at most.
+        max_bytes: bytes of payload, topic and detail kept at most.
+        max_age_s: older ones are forgotten.
+    """
+
+    max_count: int = 10_000
+    max_bytes: int = 8 * 1024 * 1024
+    max_age_s: float = 7 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +111,24 @@ def _row_to_alert(r: Sequence[Any]) -> Alert:
 class StateStore:
     """Alert state in SQLite; safe to call from any thread."""
 
-    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
-        """Args: path of the database file; synchronous: NORMAL or FULL."""
-        self.path = path
-        self._conn = connect(path, synchronous=synchronous)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
+    def __init__(self, path: Path | Database, *, synchronous: str = "NORMAL") -> None:
+        """Args: path of the database file (or an open :class:`Database`);
+        synchronous: NORMAL or FULL."""
+        self.db = path if isinstance(path, Database) else Database(path, synchronous=synchronous)
+        self.path = self.db.path
+        self.db.script(_SCHEMA)
+        self.dead_letter_limits = DeadLetterLimits()
+        with self.db.write() as c:  # data directories from before the counts were kept
+            if c.execute("SELECT COUNT(*) FROM dead_letter_counts").fetchone()[0] == 0:
+                c.execute("INSERT INTO dead_letter_counts (reason, n) "
+                          "SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason")
 
     # -- alerts ---------------------------------------------------------------------
 
     def open_alert(self, key: str) -> Alert | None:
         """The open alert with this key, if any."""
-        with self._lock:
-            r = self._conn.execute(
+        with self.db.read() as conn:
+            r = conn.execute(
                 f"SELECT {_ALERT_COLS} FROM alerts WHERE key = ? "  # noqa: S608
                 "AND status IN ('raised', 'acknowledged', 'on_site')",
                 (key,),
@@ -108,8 +137,8 @@ class StateStore:
 
     def latest_alert(self, key: str) -> Alert | None:
         """The most recent alert with this key, whatever its status."""
-        with self._lock:
-            r = self._conn.execute(
+        with self.db.read() as conn:
+            r = conn.execute(
                 f"SELECT {_ALERT_COLS} FROM alerts WHERE key = ? ORDER BY id DESC LIMIT 1",  # noqa: S608
                 (key,),
             ).fetchone()
@@ -134,7 +163,7 @@ class StateStore:
             alert.updated_at, alert.cleared_at, alert.value, alert.detail,
             alert.outcome.value if alert.outcome else None, orjson.dumps(alert.data),
         )
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             if alert.id == 0:
                 cur = c.execute(
                     f"INSERT INTO alerts ({_ALERT_COLS}) VALUES (NULL, {', '.join('?' * 16)})",  # noqa: S608
@@ -160,8 +189,8 @@ class StateStore:
 
     def get_alert(self, alert_id: int) -> Alert | None:
         """One alert by id."""
-        with self._lock:
-            r = self._conn.execute(
+        with self.db.read() as conn:
+            r = conn.execute(
                 f"SELECT {_ALERT_COLS} FROM alerts WHERE id = ?", (alert_id,)  # noqa: S608
             ).fetchone()
         return _row_to_alert(r) if r else None
@@ -189,8 +218,8 @@ class StateStore:
         where, args = self._alert_filter(statuses, grid_ids, assignee, hazard, device_id, severity,
                                          since, place_ids, until)
         sql = f"SELECT {_ALERT_COLS} FROM alerts {where} ORDER BY id DESC LIMIT ? OFFSET ?"  # noqa: S608
-        with self._lock:
-            rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(sql, (*args, limit, offset)).fetchall()
         return [_row_to_alert(r) for r in rows]
 
     def count_alerts(self, **filters: Any) -> int:
@@ -200,8 +229,8 @@ class StateStore:
             filters.get("hazard"), filters.get("device_id"), filters.get("severity"),
             filters.get("since"), filters.get("place_ids"), filters.get("until"),
         )
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) FROM alerts {where}", args).fetchone()[0])  # noqa: S608
+        with self.db.read() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM alerts {where}", args).fetchone()[0])  # noqa: S608
 
     @staticmethod
     def _alert_filter(
@@ -243,8 +272,8 @@ class StateStore:
 
     def alert_events(self, alert_id: int) -> list[AlertEvent]:
         """An alert's timeline, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self.db.read() as conn:
+            rows = conn.execute(
                 "SELECT alert_id, ts, actor, action, note, data FROM alert_events "
                 "WHERE alert_id = ? ORDER BY id",
                 (alert_id,),
@@ -255,8 +284,8 @@ class StateStore:
         """The timelines of many alerts at once (statistics), oldest first."""
         if not alert_ids:
             return {}
-        with self._lock:
-            rows = self._conn.execute(
+        with self.db.read() as conn:
+            rows = conn.execute(
                 "SELECT alert_id, ts, actor, action, note, data FROM alert_events "
                 "WHERE alert_id IN (SELECT value FROM json_each(?)) ORDER BY id",
                 (orjson.dumps(list(alert_ids)).decode(),),
@@ -268,11 +297,18 @@ class StateStore:
 
     # -- dead letters -----------------------------------------------------------------
 
-    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        """Keep refused messages (payload truncated to 1 KiB)."""
-        if not letters:
+    def add_dead_letters(self, letters: Sequence[DeadLetter], *,
+                         dropped: Mapping[str, int] | None = None, now: float | None = None) -> None:
+        """Keep refused messages (payload truncated to 1 KiB) within the limits of
+        :attr:`dead_letter_limits` (oldest go first); ``dropped`` counts, per reason,
+        those the ingest's rate limit did not keep: every refusal is counted."""
+        counts: dict[str, int] = dict(dropped or {})
+        for d in letters:
+            counts[d.reason] = counts.get(d.reason, 0) + 1
+        if not counts:
             return
-        with transaction(self._conn, self._lock) as c:
+        lim = self.dead_letter_limits
+        with self.db.write() as c:
             c.executemany(
                 "INSERT INTO dead_letters (ts, topic, reason, detail, payload, size) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -282,14 +318,35 @@ class StateStore:
                     for d in letters
                 ],
             )
+            c.executemany(
+                "INSERT INTO dead_letter_counts (reason, n) VALUES (?, ?) "
+                "ON CONFLICT(reason) DO UPDATE SET n = n + excluded.n", list(counts.items()))
+            if letters:
+                oldest = (now if now is not None else letters[-1].ts) - lim.max_age_s
+                c.execute("DELETE FROM dead_letters WHERE ts < ?", (oldest,))
+                c.execute("DELETE FROM dead_letters WHERE id <= (SELECT id FROM dead_letters "
+                          "ORDER BY id DESC LIMIT 1 OFFSET ?)", (lim.max_count,))
+                kept = c.execute("SELECT COALESCE(SUM(length(payload) + length(topic) + "
+                                 "length(detail)), 0) FROM dead_letters").fetchone()[0]
+                if int(kept) > lim.max_bytes:  # drop the oldest half's worth at once
+                    c.execute("DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters "
+                              "ORDER BY id LIMIT (SELECT COUNT(*) / 2 + 1 FROM dead_letters))")
+
+    def dead_letter_stats(self) -> dict[str, Any]:
+        """How many dead letters are kept, their bytes, and every refusal ever counted."""
+        with self.db.read() as conn:
+            n, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(length(payload) + length(topic) + "
+                                   "length(detail)), 0) FROM dead_letters").fetchone()
+            total = dict(conn.execute("SELECT reason, n FROM dead_letter_counts").fetchall())
+        return {"kept": int(n), "kept_bytes": int(size), "counted": {k: int(v) for k, v in total.items()}}
 
     def list_dead_letters(
         self, *, reason: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Dead letters, newest first."""
         where, args = ("WHERE reason = ?", [reason]) if reason else ("", [])
-        with self._lock:
-            rows = self._conn.execute(
+        with self.db.read() as conn:
+            rows = conn.execute(
                 f"SELECT id, ts, topic, reason, detail, payload, size FROM dead_letters {where} "  # noqa: S608
                 "ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
@@ -301,18 +358,16 @@ class StateStore:
         ]
 
     def dead_letter_counts(self) -> dict[str, int]:
-        """Dead letters per reason."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason"
-            ).fetchall()
+        """Refused messages per reason, every one counted (kept or not)."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT reason, n FROM dead_letter_counts").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
     # -- device state, audit, snapshots -----------------------------------------------------
 
     def save_device_states(self, rows: Iterable[tuple[str, float | None, bool | None, dict[str, Any]]]) -> None:
         """Upsert (device_id, last_seen, online, data) rows."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.executemany(
                 "INSERT INTO device_state (device_id, last_seen, online, data) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(device_id) DO UPDATE SET last_seen=excluded.last_seen, "
@@ -322,15 +377,15 @@ class StateStore:
 
     def load_device_states(self) -> dict[str, tuple[float | None, bool | None, dict[str, Any]]]:
         """Every saved device state."""
-        with self._lock:
-            rows = self._conn.execute("SELECT device_id, last_seen, online, data FROM device_state").fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT device_id, last_seen, online, data FROM device_state").fetchall()
         return {r[0]: (r[1], None if r[2] is None else bool(r[2]), orjson.loads(r[3])) for r in rows}
 
     # -- silences and maintenance windows ---------------------------------------------
 
     def add_silence(self, silence: Silence) -> Silence:
         """Store a new silence; returns it with its id."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             cur = c.execute("INSERT INTO silences (ends_at, data) VALUES (?, ?)",
                             (silence.ends_at, b"{}"))
             silence.id = int(cur.lastrowid or 0)
@@ -340,14 +395,14 @@ class StateStore:
 
     def save_silence(self, silence: Silence) -> None:
         """Store a changed silence (lifted early)."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute("UPDATE silences SET ends_at = ?, data = ? WHERE id = ?",
                       (silence.ends_at, orjson.dumps(silence.to_dict()), silence.id))
 
     def get_silence(self, silence_id: int) -> Silence | None:
         """One silence by id."""
-        with self._lock:
-            row = self._conn.execute("SELECT data FROM silences WHERE id = ?", (silence_id,)).fetchone()
+        with self.db.read() as conn:
+            row = conn.execute("SELECT data FROM silences WHERE id = ?", (silence_id,)).fetchone()
         return Silence.from_dict(orjson.loads(row[0])) if row else None
 
     def silences(self, *, ending_after: float | None = None) -> list[Silence]:
@@ -355,14 +410,14 @@ class StateStore:
         sql, args = "SELECT data FROM silences", tuple[float, ...]()
         if ending_after is not None:
             sql, args = sql + " WHERE ends_at > ?", (ending_after,)
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY id DESC", args).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY id DESC", args).fetchall()
         return [Silence.from_dict(orjson.loads(r[0])) for r in rows]
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
               ts: float | None = None) -> None:
         """Record an operation (GB/T 45839 5.9.2)."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute(
                 "INSERT INTO audit (ts, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
                 (time.time() if ts is None else ts, actor, action, target, orjson.dumps(detail or {})),
@@ -372,8 +427,8 @@ class StateStore:
                    action: str | None = None) -> list[dict[str, Any]]:
         """The audit log, newest first (optionally of one actor, or actions with a prefix)."""
         where, args = self._audit_filter(actor, action)
-        with self._lock:
-            rows = self._conn.execute(
+        with self.db.read() as conn:
+            rows = conn.execute(
                 f"SELECT id, ts, actor, action, target, detail FROM audit {where} "  # noqa: S608
                 "ORDER BY id DESC LIMIT ? OFFSET ?",
                 (*args, limit, offset),
@@ -384,8 +439,8 @@ class StateStore:
     def count_audit(self, *, actor: str | None = None, action: str | None = None) -> int:
         """How many audit entries match :meth:`list_audit`'s filters."""
         where, args = self._audit_filter(actor, action)
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) FROM audit {where}", args).fetchone()[0])  # noqa: S608
+        with self.db.read() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM audit {where}", args).fetchone()[0])  # noqa: S608
 
     @staticmethod
     def _audit_filter(actor: str | None, action: str | None) -> tuple[str, list[Any]]:
@@ -401,16 +456,66 @@ class StateStore:
 
     def put_blob(self, key: str, value: bytes) -> None:
         """Store a blob (rule-core snapshot, ...)."""
-        with transaction(self._conn, self._lock) as c:
+        with self.db.write() as c:
             c.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
 
     def get_blob(self, key: str) -> bytes | None:
         """A stored blob, or None."""
-        with self._lock:
-            r = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        with self.db.read() as conn:
+            r = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return bytes(r[0]) if r else None
 
+    # -- the rule journal (see gridwatch.journal) ------------------------------------
+
+    def journal_append(self, kind: str, now: float, body: bytes) -> int:
+        """Append one rule-core input; returns its id (in the caller's transaction)."""
+        with self.db.write() as c:
+            cur = c.execute("INSERT INTO journal (kind, now, body) VALUES (?, ?, ?)", (kind, now, body))
+            return int(cur.lastrowid or 0)
+
+    def journal_after(self, after_id: int) -> list[tuple[int, str, float, bytes]]:
+        """The journal entries after ``after_id``, oldest first."""
+        with self.db.read() as c:
+            rows = c.execute("SELECT id, kind, now, body FROM journal WHERE id > ? ORDER BY id",
+                             (after_id,)).fetchall()
+        return [(int(r[0]), str(r[1]), float(r[2]), bytes(r[3])) for r in rows]
+
+    def journal_truncate(self, upto_id: int) -> None:
+        """Forget the entries a checkpoint covers."""
+        with self.db.write() as c:
+            c.execute("DELETE FROM journal WHERE id <= ?", (upto_id,))
+
+    # -- the notice outbox ----------------------------------------------------------
+
+    def outbox_add(self, alert_id: int, notice: dict[str, Any], recipient: str, created_at: float) -> int:
+        """A notice to one person that must be delivered; returns its id."""
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO outbox (alert_id, recipient, notice, created_at) VALUES (?, ?, ?, ?)",
+                (alert_id, recipient, orjson.dumps(notice), created_at))
+            return int(cur.lastrowid or 0)
+
+    def outbox_delivered(self, outbox_id: int, at: float, channel: str) -> None:
+        """One channel delivered this notice to its person."""
+        with self.db.write() as c:
+            c.execute("UPDATE outbox SET delivered_at = ?, channel = ? WHERE id = ? "
+                      "AND delivered_at IS NULL", (at, channel, outbox_id))
+
+    def outbox_pending(self) -> list[tuple[int, int, str, dict[str, Any], float]]:
+        """(id, alert id, recipient, notice, created at) of every undelivered notice."""
+        with self.db.read() as c:
+            rows = c.execute("SELECT id, alert_id, recipient, notice, created_at FROM outbox "
+                             "WHERE delivered_at IS NULL ORDER BY id").fetchall()
+        return [(int(r[0]), int(r[1]), str(r[2]), orjson.loads(r[3]), float(r[4])) for r in rows]
+
+    def outbox_of(self, alert_id: int) -> list[dict[str, Any]]:
+        """Every notice of an alert, whom it was for and whether it was delivered."""
+        with self.db.read() as c:
+            rows = c.execute("SELECT id, recipient, notice, created_at, delivered_at, channel FROM outbox "
+                             "WHERE alert_id = ? ORDER BY id", (alert_id,)).fetchall()
+        return [{"id": r[0], "recipient": r[1], "notice": orjson.loads(r[2]).get("notice"),
+                 "created_at": r[3], "delivered_at": r[4], "channel": r[5]} for r in rows]
+
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        """Close the database."""
+        self.db.close()

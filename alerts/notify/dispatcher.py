@@ -61,6 +61,19 @@ class _Chain:
     urls: list[str]
     position: int = 0
     attempt: int = 1
+    rounds: int = 0  # times every channel failed (a durable notice starts over)
+
+    @property
+    def outbox_id(self) -> int | None:
+        """The notice's outbox row for this person (None: nobody waits for it)."""
+        ids = self.notice.extra.get("outbox")
+        return ids.get(self.recipient.id) if isinstance(ids, dict) else None
+
+
+# A durable notice whose every channel failed starts over after this long (doubling
+# per round, at most ``PENDING_RETRY_MAX_S``): it stays pending until one delivers.
+PENDING_RETRY_S = 30.0
+PENDING_RETRY_MAX_S = 300.0
 
 
 class Dispatcher:
@@ -78,11 +91,18 @@ class Dispatcher:
         timeout_s: float = 5.0,
         mqtt_publish: Callable[[bytes], None] | None = None,
         clock: Callable[[], float] = time.time,
+        on_delivered: Callable[[int, str], None] | None = None,
+        record: Callable[[Attempt], None] | None = None,
     ) -> None:
         """Args: where attempts are recorded; the link base; the site's time zone; how
         often a channel is retried, the first backoff; the pool size; apprise's connect
-        and read timeout per try; where integration JSON goes; the service clock."""
+        and read timeout per try; where integration JSON goes; the service clock; who
+        is told that a durable notice (one with an outbox id) was delivered; where an
+        attempt is recorded (default: ``store.record``)."""
         self.store = store
+        self.on_delivered = on_delivered
+        self._record_attempt = record or store.record
+        self.undelivered = 0  # durable notices whose every channel failed, waiting to start over
         self.public_url = public_url
         self.tz = tz
         self.retries = retries
@@ -158,6 +178,14 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"[:300]
         self._record(chain, url, ok=ok, error=error, t0=t0)
         if ok:
+            if chain.outbox_id is not None and self.on_delivered is not None:
+                try:
+                    self.on_delivered(chain.outbox_id, redact(url))
+                except Exception:
+                    log.exception("recording a delivery failed (the notice may be sent again)")
+            if chain.rounds:
+                with self._cond:
+                    self.undelivered -= 1
             self._done(True)
             return
         if chain.attempt <= self.retries:
@@ -168,6 +196,17 @@ class Dispatcher:
             chain.position += 1  # this channel keeps failing: fall back to the next
             chain.attempt = 1
             self._pool.submit(self._try, chain)
+        elif chain.outbox_id is not None and not self._closed:
+            # Every channel failed: the person is not told yet. The notice stays pending
+            # and starts over later (until a channel takes it or the service stops; the
+            # outbox sends it again after a restart).
+            with self._cond:
+                if not chain.rounds:
+                    self.undelivered += 1
+            self._done(False)  # not in flight while it waits (wait_idle does not wait for it)
+            chain.rounds += 1
+            chain.position, chain.attempt = 0, 1
+            self._schedule(chain, min(PENDING_RETRY_MAX_S, PENDING_RETRY_S * 2 ** (chain.rounds - 1)))
         else:
             self._done(False)
 
@@ -192,7 +231,7 @@ class Dispatcher:
     def _record(self, chain: _Chain, url: str, *, ok: bool, error: str | None, t0: float) -> None:
         now = time.monotonic()
         try:
-            self.store.record(Attempt(
+            self._record_attempt(Attempt(
                 ts=time.time(), alert_id=chain.notice.alert.id, notice=chain.notice.notice.value,
                 recipient=chain.recipient.id, channel=redact(url) if url != "-" else "-",
                 attempt=chain.attempt, ok=ok, error=error, duration_ms=(now - t0) * 1000,
@@ -228,6 +267,8 @@ class Dispatcher:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._later)
+                if chain.rounds and chain.position == 0 and chain.attempt == 1:
+                    self._inflight += 1  # a pending notice starting over
                 self._pool.submit(self._try, chain)
 
     def _integration_json(self, notice: Notice) -> bytes:
@@ -262,7 +303,7 @@ class Dispatcher:
         """Counters for the health endpoint."""
         with self._cond:
             return {"delivered": self.sent, "failed": self.failed, "in_flight": self._inflight,
-                    "retries_waiting": len(self._later)}
+                    "retries_waiting": len(self._later), "undelivered": self.undelivered}
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Give deliveries in progress ``timeout_s``, then stop (retries not yet due are dropped,

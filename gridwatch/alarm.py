@@ -1,0 +1,635 @@
+"""The alarm path: rule inputs, alert changes, escalation steps and the notices they
+decide, each committed in one transaction by one writer thread, before anybody (the
+broker, a person, a page) hears of it.
+
+Layer: composition root (the application service of the alarm side). The API and
+the runtime call its typed methods; each runs as one job of :class:`Writer`:
+
+1. the job moves the rules through the :class:`RuleJournal` (journaled) and folds
+   their transitions into alerts (:class:`AlertService`, changes held back);
+2. before the commit, every change goes through escalation, whose steps and
+   notices (an outbox row per person) are written in the same transaction, and a
+   person's acknowledgement goes back to the rules (journaled too);
+3. after the commit, the notices go to the dispatcher and the changes to listeners
+   (live pages, the console). After a rollback, the rules, the open-incident
+   indexes and escalation are put back where the last commit left them.
+
+The guarantee, for a grid worker: a reading the broker handed over is stored and
+its alarm, with the notice to you, is on disk before the broker is told "received";
+after a crash or a database fault the service picks up exactly there, and a notice
+not yet recorded as delivered to you is sent again until one of your channels
+takes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from alerts.escalation import EscalationEngine
+from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.noise import Silence
+from alerts.notify.types import Notice, NoticeType
+from alerts.routing import Recipient
+from alerts.rules.engine import RuleEngine
+from alerts.rules.state import CODE_SEVERITY, H
+from alerts.rules.types import Hazard, Severity, Transition
+from alerts.service import AlertChange, AlertService, DeviceRetired
+from alerts.system import SystemHazard
+from gridwatch.journal import RuleJournal
+from gridwatch.writer import Writer
+from ingest import failpoints
+from sensors.batch import ReadingBatch
+from sensors.live import LiveState
+from store.db import Database
+from store.notify import Attempt, NotifyStore
+from store.state import DeadLetter, StateStore
+from topology.index import SiteIndex
+
+log = logging.getLogger(__name__)
+
+# Notices older than this when the service starts are not sent any more (marked expired).
+OUTBOX_MAX_AGE_S = 86400.0
+RETIRED_KEY = "devices.retired"
+
+
+@dataclass(slots=True)
+class Fault:
+    """A condition of the service that can delay an alarm, as the health check shows it."""
+
+    name: str
+    severity: str
+    since: float
+    note: str
+    count: int = 1
+
+    def view(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"name": self.name, "severity": self.severity, "since": self.since,
+                "note": self.note, "count": self.count}
+
+
+@dataclass(slots=True)
+class _Round:
+    """What one transaction has produced, held until it commits."""
+
+    changes: list[AlertChange] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    checkpoint: bool = False
+
+
+class _Outbox:
+    """The escalation engine's notifier: an outbox row per person, in the transaction;
+    the notices themselves go out after the commit."""
+
+    def __init__(self, path: AlarmPath) -> None:
+        self.path = path
+
+    def submit(self, notice: Notice) -> None:
+        ids: dict[str, int] = {}
+        for r in notice.recipients:
+            if not r.urls:
+                continue  # nothing can ever deliver it; the dispatcher records "no channel"
+            ids[r.id] = self.path.state.outbox_add(notice.alert.id, {
+                "notice": notice.notice.value, "reason": notice.reason, "level": notice.level,
+                "recipient": {"id": r.id, "name": r.name, "role": r.role, "urls": list(r.urls),
+                              "language": r.language},
+            }, r.id, notice.created_at)
+        notice.extra["outbox"] = ids
+        self.path._round.notices.append(notice)
+
+
+class AlarmPath:
+    """The application service of the alarm side (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        index: SiteIndex,
+        db: Database,
+        state: StateStore,
+        notify_store: NotifyStore,
+        engine: RuleEngine,
+        live: LiveState,
+        live_lock: threading.Lock,
+        notifier: Any,
+        clock: Callable[[], float],
+    ) -> None:
+        """Args: the site, the database and its stores, the rule engine, the live device
+        state and its readers' lock, the dispatcher (``submit``), the service clock."""
+        self.index = index
+        self.table = engine.table
+        self.db = db
+        self.state = state
+        self.notify_store = notify_store
+        self.engine = engine
+        self.live = live
+        self.live_lock = live_lock
+        self.notifier = notifier
+        self.clock = clock
+        self.journal = RuleJournal(engine, live, state, live_lock=lambda: live_lock)
+        self.alerts = AlertService(index, self.table, state)
+        self.alerts.deferred = []
+        self.alerts.drain = self._drain
+        self._draining = False
+        self.escalation = EscalationEngine(index, self.alerts, notify_store, _Outbox(self), clock=clock)
+        self.writer = Writer(db, self)
+        self._round = _Round()
+        self._listeners: list[Callable[[AlertChange], None]] = []
+        self.faults: dict[str, Fault] = {}
+        self._faults_lock = threading.Lock()
+        self._retired: set[str] = set()
+        self.replayed = 0
+
+    # -- start and stop ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Replay the journal (before MQTT connects), reconcile rules with open alerts,
+        start the writer and send what the outbox still holds."""
+        t0 = time.monotonic()
+        self.replayed = self.journal.load()
+        self._retired = self._load_retired()
+        for device_id in self._retired:  # out of service stays out of service
+            idx = self.table.index.get(device_id)
+            if idx is not None and not self.engine.st.maint[idx]:
+                self.engine.set_maintenance(idx, True, self.clock())
+        self.writer.start()
+        self.writer.call("start", self._start_job)
+        if self.replayed:
+            log.warning("replayed %d rule inputs after the last checkpoint in %.2f s",
+                        self.replayed, time.monotonic() - t0)
+        self.resend_pending(self.clock())
+
+    def _start_job(self) -> None:
+        now = self.clock()
+        self.escalation.resume(self.state.open_alerts(), now)
+        self.alerts.set_silences(self.state.silences(ending_after=now), now)
+        self._reconcile(now)
+
+    def stop(self) -> None:
+        """Checkpoint and stop the writer."""
+        try:
+            self.writer.call("checkpoint", self._checkpoint_job, timeout_s=30)
+        except Exception:
+            log.exception("final checkpoint failed (the journal replays at the next start)")
+        self.writer.stop()
+
+    def subscribe(self, listener: Callable[[AlertChange], None]) -> None:
+        """Call ``listener`` with every committed change (on the writer thread: be quick)."""
+        self._listeners.append(listener)
+
+    # -- writer hooks -----------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Hand every change made so far to escalation and the rules, in order. A change
+        that escalation makes in turn (its timeline events) is handed on after the one
+        that caused it, by this same loop: nothing is called back re-entrantly."""
+        if self._draining:
+            return
+        pending = self.alerts.deferred
+        assert pending is not None
+        self._draining = True
+        try:
+            while pending:
+                change = pending.pop(0)
+                self._round.changes.append(change)
+                self.escalation.on_change(change)
+                self._tell_rules(change)
+        finally:
+            self._draining = False
+
+    def before_commit(self) -> None:
+        """Every change of the job escalated and told to the rules (see :meth:`_drain`)."""
+        self._drain()
+        if self._round.notices:
+            failpoints.hit("escalation_step_before_commit")
+
+    def after_commit(self) -> None:
+        """Notices out, listeners told, the journal's entries counted as committed."""
+        self.journal.committed()
+        rnd, self._round = self._round, _Round()
+        if rnd.checkpoint:
+            self.journal.checkpointed()
+        if rnd.notices:
+            failpoints.hit("escalation_step")
+        for n in rnd.notices:
+            try:
+                self.notifier.submit(n)
+            except Exception:
+                log.exception("handing a notice to the dispatcher failed (it stays in the outbox)")
+        for c in rnd.changes:
+            for listener in self._listeners:
+                try:
+                    listener(c)
+                except Exception:
+                    log.exception("alert listener %r failed", listener)
+
+    def after_rollback(self) -> None:
+        """Put the rules, the alert indexes and escalation back to the last commit."""
+        self._round = _Round()
+        self._draining = False
+        if self.alerts.deferred is not None:
+            self.alerts.deferred.clear()
+        self.journal.rolled_back()
+        try:
+            self.alerts.reload()
+            self.escalation.reload()
+            self._retired = self._load_retired()
+        except Exception:  # unreadable too: the next try reloads again
+            log.exception("reloading the alert side after a rollback failed")
+
+    def fault(self, exc: BaseException | None, tries: int) -> None:
+        """The alarm store refuses writes (or accepts again): a critical fault at once,
+        told to the community's leaders directly (the store cannot hold the alert), and
+        recorded as a system alert once it accepts again."""
+        name = SystemHazard.ALARM_STORE_FAILING.value
+        if exc is not None:
+            first = self.set_fault(name, "critical", f"the alarm store refuses writes: {exc}"[:300])
+            if first:
+                self._tell_leaders_directly(name, str(exc))
+            return
+        gone = self.clear_fault(name)
+        if gone is not None:
+            since, note = gone.since, gone.note
+            self.writer.submit("fault-record", lambda: self._record_past_fault(since, note))
+
+    # -- faults -----------------------------------------------------------------------
+
+    def set_fault(self, name: str, severity: str, note: str) -> bool:
+        """Mark a fault present; returns whether it is new."""
+        with self._faults_lock:
+            f = self.faults.get(name)
+            if f is not None:
+                f.note, f.count = note, f.count + 1
+                return False
+            self.faults[name] = Fault(name, severity, self.clock(), note)
+            return True
+
+    def clear_fault(self, name: str) -> Fault | None:
+        """Mark a fault gone; returns it if it was there."""
+        with self._faults_lock:
+            return self.faults.pop(name, None)
+
+    def fault_views(self) -> list[dict[str, Any]]:
+        """The faults present, for the health check."""
+        with self._faults_lock:
+            return [f.view() for f in self.faults.values()]
+
+    def system_fault(self, hazard: SystemHazard, *, active: bool, severity: Severity, note: str = "") -> None:
+        """A fault that the store can hold: in the health check at once, and a system
+        alert through the writer (notified like any alert)."""
+        if active:
+            self.set_fault(hazard.value, severity.value, note)
+        else:
+            self.clear_fault(hazard.value)
+        now = self.clock()
+        self.writer.submit(f"system:{hazard.value}", lambda: self.alerts.system(
+            hazard, active=active, severity=severity, now=now, note=note))
+
+    def _record_past_fault(self, since: float, note: str) -> None:
+        hz = SystemHazard.ALARM_STORE_FAILING
+        self.alerts.system(hz, active=True, severity=Severity.CRITICAL, now=since, note=note)
+        self.alerts.system(hz, active=False, severity=Severity.CRITICAL, now=self.clock(),
+                           note="the alarm store accepts writes again")
+
+    def _tell_leaders_directly(self, hazard: str, error: str) -> None:
+        community = self.index.site.community
+        now = self.clock()
+        alert = Alert(id=0, key=f"system:{hazard}", hazard=hazard, severity=Severity.CRITICAL,
+                      status=AlertStatus.RAISED,
+                      active=True, device_id=None, place_id=community.id, grid_id="",
+                      assignee=community.head or community.deputy, raised_at=now, updated_at=now,
+                      detail="system", data={"address": community.name, "address_en": community.name,
+                                             "note": error[:200]})
+        people: list[Recipient] = []
+        for wid in (community.head, community.deputy):
+            w = self.index.workers.get(wid) if wid else None
+            if w is not None and w.notify:
+                people.append(Recipient(w.id, w.name, str(w.role), tuple(w.notify), w.language))
+        if people:
+            try:
+                self.notifier.submit(Notice(alert, NoticeType.FAULT, tuple(people), now,
+                                            "the alarm store refuses writes", 0))
+            except Exception:
+                log.exception("telling the leaders of a store fault failed")
+
+    # -- the rules and the alerts -----------------------------------------------------
+
+    def readings(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]],
+                 dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> int:
+        """A decoded batch (blocks until it committed); returns the alert changes."""
+        return self.writer.call("readings", lambda: self._readings_job(batch, avail, dead, dropped, now))
+
+    def _readings_job(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]],
+                      dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> int:
+        if dead or dropped:
+            self.state.add_dead_letters(dead, dropped=dropped, now=now)
+        if not len(batch) and not avail:
+            return 0
+        transitions = self.journal.readings(batch, avail, now)
+        return len(self.alerts.apply(transitions, now)) if transitions else 0
+
+    def sweep(self, now: float) -> list[AlertChange]:
+        """The absence rules, silences, inhibition releases and escalation steps due."""
+        return self.writer.call("sweep", lambda: self._sweep_job(now))
+
+    def _sweep_job(self, now: float) -> list[AlertChange]:
+        transitions = self.journal.sweep(now)
+        changes = self.alerts.apply(transitions, now) if transitions else []
+        self._tick_job(now)
+        return changes
+
+    def tick(self, now: float) -> int:
+        """Silences that started or ended, inhibition releases, escalation steps due."""
+        return self.writer.call("tick", lambda: self._tick_job(now))
+
+    def _tick_job(self, now: float) -> int:
+        self.alerts.refresh_silences(now)
+        self.alerts.release_inhibited(now)
+        return self.escalation.tick(now)
+
+    def checkpoint(self) -> int:
+        """Write a rule checkpoint (the journal before it is dropped)."""
+        return self.writer.call("checkpoint", self._checkpoint_job)
+
+    def _checkpoint_job(self) -> int:
+        upto = self.journal.checkpoint()
+        self._round.checkpoint = True
+        failpoints.hit("checkpoint")
+        return upto
+
+    def _tell_rules(self, change: AlertChange) -> None:
+        """A person acknowledged a device's alert: the rules hear of it (a wet leak
+        sensor someone has taken stays a warning), journaled like any input."""
+        a = change.alert
+        if a.device_id is None or not any(e.action == "acknowledged" for e in change.events):
+            return
+        idx = self.table.index.get(a.device_id)
+        try:
+            hazard = Hazard(a.hazard)
+        except ValueError:
+            return
+        if idx is not None:
+            now = self.clock()
+            transitions = self.journal.command("ack", now, device=idx, hazard=hazard.value)
+            if transitions:
+                self.alerts.apply(transitions, now)
+
+    def _reconcile(self, now: float) -> None:
+        """Rules and open alerts must agree: a condition the rules hold raised with no
+        open alert of its key (a transaction lost before this version, an alert closed
+        by hand) is raised again; an open active alert whose condition the rules do not
+        hold is marked cleared. Nothing changes when they agree."""
+        open_by_key = {a.key: a for a in self.state.open_alerts() if a.device_id}
+        transitions: list[Transition] = []
+        for hazard in Hazard:
+            try:
+                conds = self.engine.st.cond[_hazard_row(hazard)]
+            except (KeyError, IndexError):
+                continue
+            for idx in conds.nonzero()[0].tolist():
+                dev = self.table.ids[idx]
+                code = int(conds[idx])
+                sev = _severity_of(code)
+                if sev is None or self.engine.st.maint[idx]:
+                    continue
+                a = open_by_key.get(f"{dev}:{hazard.value}")
+                if a is None or not a.active:
+                    transitions.append(Transition(idx, hazard, sev, now, math.nan, "reconciled"))
+        for key, a in open_by_key.items():
+            idx = self.table.index.get(a.device_id or "")
+            try:
+                hazard = Hazard(a.hazard)
+            except ValueError:
+                continue
+            if idx is None or not a.active:
+                continue
+            if _severity_of(self.engine.condition(idx, hazard)) is None:
+                transitions.append(Transition(idx, hazard, None, now, math.nan, f"reconciled {key}"))
+        if transitions:
+            log.warning("reconciling %d rule conditions with the open alerts", len(transitions))
+            self.alerts.apply(transitions, now)
+
+    # -- notices ----------------------------------------------------------------------
+
+    def resend_pending(self, now: float) -> int:
+        """Hand every undelivered notice of the outbox to the dispatcher again (at start:
+        a notice whose delivery was not recorded is sent again)."""
+        sent = 0
+        expired: list[int] = []
+        for oid, alert_id, _rid, payload, created in self.state.outbox_pending():
+            if now - created > OUTBOX_MAX_AGE_S:
+                expired.append(oid)
+                continue
+            alert = self.state.get_alert(alert_id)
+            if alert is None:
+                expired.append(oid)
+                continue
+            r = payload["recipient"]
+            notice = Notice(alert, NoticeType(payload["notice"]),
+                            (Recipient(r["id"], r["name"], r["role"], tuple(r["urls"]), r.get("language", "zh")),),
+                            created, str(payload.get("reason", "")), int(payload.get("level", 0)),
+                            {"outbox": {r["id"]: oid}, "resent": True})
+            self.notifier.submit(notice)
+            sent += 1
+        if expired:
+            def expire() -> None:
+                for i in expired:
+                    self.state.outbox_delivered(i, now, "expired")
+            self.writer.submit("outbox-expire", expire)
+        return sent
+
+    def delivered(self, outbox_id: int, channel: str) -> None:
+        """A channel delivered a notice (called from the dispatcher's threads)."""
+        failpoints.hit("notice_sent")
+        now = self.clock()
+        self.writer.submit("delivered", lambda: self.state.outbox_delivered(outbox_id, now, channel))
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        """Keep one delivery attempt (called from the dispatcher's threads)."""
+        self.writer.submit("attempt", lambda: self.notify_store.record(attempt))
+
+    # -- people's commands ------------------------------------------------------------
+
+    def act(self, alert_id: int, action: str, *, actor: str, note: str = "",
+            outcome: Outcome | None = None, photos: Sequence[str] = (),
+            helpers: Sequence[str] = ()) -> Alert | None:
+        """A person's action on an alert (see :meth:`AlertService.act`)."""
+        return self.writer.call("act", lambda: self.alerts.act(
+            alert_id, action, actor=actor, now=self.clock(), note=note, outcome=outcome,
+            photos=photos, helpers=helpers))
+
+    def report(self, category: ReportCategory, place_id: str, *, reporter: str,
+               severity: Severity = Severity.WARNING, note: str = "",
+               photos: Sequence[str] = ()) -> AlertChange:
+        """A patrol finding (see :meth:`AlertService.report`)."""
+        return self.writer.call("report", lambda: self.alerts.report(
+            category, place_id, reporter=reporter, now=self.clock(), severity=severity,
+            note=note, photos=photos))
+
+    def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
+        """Maintenance / test mode on or off (audited)."""
+        idx = self.table.index[device_id]
+
+        def job() -> bool:
+            now = self.clock()
+            if not on and device_id in self._retired:
+                raise DeviceRetired(f"device {device_id!r} is retired")
+            self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=on), now)
+            self.state.audit(actor, "device.maintenance", f"device/{device_id}",
+                             {"on": on, "note": note}, ts=now)
+            return bool(self.engine.st.maint[idx])
+
+        return self.writer.call("maintenance", job)
+
+    def retired(self) -> set[str]:
+        """Devices taken out of service."""
+        return set(self._retired)
+
+    def _load_retired(self) -> set[str]:
+        blob = self.state.get_blob(RETIRED_KEY)
+        return set(orjson.loads(blob)) if blob else set()
+
+    def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
+        """Take a device out of service (设备注销), audited, with its notice."""
+        idx = self.table.index[device_id]
+
+        def job() -> dict[str, Any]:
+            now = self.clock()
+            if device_id in self._retired:
+                return {"device_id": device_id, "retired": True, "record": None}
+            self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=True), now)
+            retired = {*self._retired, device_id}
+            self.state.put_blob(RETIRED_KEY, orjson.dumps(sorted(retired)))
+            self._retired = retired
+            change = self.alerts.retire(device_id, actor=actor, now=now, note=note)
+            self.escalation.announce(change.alert, NoticeType.DEVICE_RETIRED, ["worker", "property"],
+                                     f"retired by {actor}")
+            self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
+            return {"device_id": device_id, "retired": True, "record": change.alert.id}
+
+        return self.writer.call("retire", job)
+
+    def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
+        """Hush a sounding smoke alarm (audited); False when it was not sounding."""
+        idx = self.table.index[device_id]
+
+        def job() -> bool:
+            now = self.clock()
+            transitions = self.journal.command("hush", now, device=idx)
+            if not transitions:
+                return False
+            self.alerts.apply(transitions, now)
+            alert = self.state.open_alert(f"{device_id}:{Hazard.SMOKE.value}")
+            if alert is not None:
+                self.alerts.annotate(alert.id, {}, AlertEvent(alert.id, now, actor, "hushed", note))
+            self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)
+            return True
+
+        return self.writer.call("hush", job)
+
+    def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
+        """A household away (no welfare alerts) or back; None without devices."""
+        rows = [i for i, p in enumerate(self.index.devices) if p.household_id == household_id]
+        if not rows:
+            return None
+        row = int(self.table.household[rows[0]])
+
+        def job() -> bool:
+            now = self.clock()
+            self.alerts.apply(self.journal.command("away", now, household=row, away=away), now)
+            self.state.audit(actor, "household.away", f"household/{household_id}",
+                             {"away": away, "note": note}, ts=now)
+            return bool(self.engine.st.away[row])
+
+        return self.writer.call("away", job)
+
+    def add_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Store a silence and apply it to open alerts (audited)."""
+        def job() -> Silence:
+            now = self.clock()
+            silence.created_at = now
+            self.state.add_silence(silence)
+            self.alerts.set_silences([*self.alerts.silences, silence], now)
+            self.state.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
+            return silence
+
+        return self.writer.call("silence", job)
+
+    def end_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Lift a silence now (audited)."""
+        def job() -> Silence:
+            now = self.clock()
+            if not silence.over(now):
+                silence.ended_at, silence.ended_by = now, actor
+                self.state.save_silence(silence)
+                self.alerts.set_silences([s for s in self.alerts.silences if s.id != silence.id], now)
+                self.state.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
+            return silence
+
+        return self.writer.call("silence-end", job)
+
+    def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        """Record an operation through the writer."""
+        now = self.clock()
+        self.writer.call("audit", lambda: self.state.audit(actor, action, target, detail, ts=now))
+
+
+def _hazard_row(hazard: Hazard) -> int:
+    return int(H[hazard])
+
+
+def _severity_of(code: int) -> Severity | None:
+    """The severity a rule condition code stands for (0: not raised)."""
+    c = int(code)
+    return CODE_SEVERITY[c] if 0 <= c < len(CODE_SEVERITY) else None
+
+
+
+
+class AlertCommands:
+    """What the API and the console do with alerts: reads straight from the store,
+    changes as jobs of the alarm writer (the typed face of :class:`AlarmPath`)."""
+
+    def __init__(self, path: AlarmPath) -> None:
+        """Args: the alarm path."""
+        self.path = path
+
+    def get(self, alert_id: int) -> Alert | None:
+        """The alert as committed."""
+        return self.path.state.get_alert(alert_id)
+
+    def subscribe(self, listener: Callable[[AlertChange], None]) -> None:
+        """Hear of every committed change."""
+        self.path.subscribe(listener)
+
+    def act(self, alert_id: int, action: str, *, actor: str, now: float | None = None, note: str = "",
+            outcome: Outcome | None = None, photos: Sequence[str] = (),
+            helpers: Sequence[str] = ()) -> Alert | None:
+        """A person's action (``now`` is the writer's: the job's own time)."""
+        del now
+        return self.path.act(alert_id, action, actor=actor, note=note, outcome=outcome,
+                             photos=photos, helpers=helpers)
+
+    def report(self, category: ReportCategory, place_id: str, *, reporter: str,
+               now: float | None = None, severity: Severity = Severity.WARNING, note: str = "",
+               photos: Sequence[str] = ()) -> AlertChange:
+        """A patrol finding."""
+        del now
+        return self.path.report(category, place_id, reporter=reporter, severity=severity,
+                                note=note, photos=photos)
+
+    @property
+    def silences(self) -> list[Silence]:
+        """The silences in force or scheduled."""
+        return list(self.path.alerts.silences)
+
+
+__all__ = ["OUTBOX_MAX_AGE_S", "AlarmPath", "AlertCommands", "Fault"]

@@ -1,0 +1,236 @@
+"""The rule core's write-ahead journal: every input that moves the rules, committed
+with the alert changes it caused, so that after any crash the rules are where the
+last committed change left them.
+
+Layer: composition root (it drives the rule core and the state store).
+
+Why a journal and not a snapshot per batch: the rule state is ~190 B per device
+(1.6 MB for the Wuyang sample, 19 MB at 100k devices), too much to write with every
+batch; an input is a few hundred bytes per reading. The rules are deterministic
+over their inputs (a batch and its ``now``, an availability message, a sweep at
+``now``, a command), so the state after a crash is the last checkpoint (a snapshot
+plus the id of the last input it covers) with the journal after it replayed.
+Replayed inputs do not touch the alerts: each input's alert changes committed in
+the same transaction as the input itself, so they are already there.
+
+The same replay undoes a failed transaction: the writer rebuilds the rules from
+the checkpoint kept in memory and the inputs committed since, then retries.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from alerts.rules.engine import RuleEngine
+from alerts.rules.types import Hazard, Transition
+from sensors.batch import ReadingBatch
+from sensors.live import LiveState
+from store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_KEY = "rules.snapshot"
+UPTO_KEY = "rules.journal_upto"
+
+Availability = list[tuple[int, bool, float]]
+
+
+@dataclass(slots=True)
+class Entry:
+    """One journaled input of the rule core."""
+
+    id: int
+    kind: str
+    now: float
+    body: bytes
+
+
+def _pack(arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types allow_pickle only
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> dict[str, npt.NDArray[np.generic]]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def encode_batch(batch: ReadingBatch, avail: Availability) -> bytes:
+    """A batch of readings and availability changes as journal bytes."""
+    av = np.array(avail, dtype=np.float64).reshape(-1, 3)
+    return _pack({"idx": batch.device_idx, "ts": batch.ts, "recv": batch.recv_ts, "seq": batch.seq,
+                  "values": batch.values, "avail": av})
+
+
+def decode_batch(body: bytes, ids: list[str]) -> tuple[ReadingBatch, Availability]:
+    """Back from :func:`encode_batch` (``ids``: the registry's device ids)."""
+    z = _unpack(body)
+    idx = z["idx"].astype(np.int32)
+    batch = ReadingBatch([ids[i] for i in idx.tolist()], idx, z["ts"].astype(np.float64),
+                         z["recv"].astype(np.float64), z["seq"].astype(np.int64),
+                         np.asarray(z["values"], dtype=np.float64))
+    avail = [(int(r[0]), bool(r[1]), float(r[2])) for r in z["avail"].tolist()]
+    return batch, avail
+
+
+class RuleJournal:
+    """Runs the rule core's inputs and journals them in the caller's transaction.
+
+    Every method that changes the rules must be called on the writer thread inside
+    a transaction of the state store; :meth:`committed` or :meth:`rolled_back` must
+    follow each transaction.
+    """
+
+    def __init__(self, engine: RuleEngine, live: LiveState, store: StateStore,
+                 live_lock: Callable[[], object] | None = None) -> None:
+        """Args: the rule engine, the live device state (moved by readings too), the
+        state store; ``live_lock`` returns the lock readers of ``live`` take."""
+        self.engine = engine
+        self.live = live
+        self.store = store
+        self._live_lock = live_lock
+        self.upto = 0
+        self._base = engine.snapshot()  # the state the journal applies to
+        self._since: list[Entry] = []  # committed since the checkpoint
+        self._open: list[Entry] = []  # written in the transaction now open
+        self.last_now: float | None = None
+        self.replayed = 0
+        self._pending_base: tuple[dict[str, npt.NDArray[np.generic]], int] | None = None
+
+    # -- start --------------------------------------------------------------------
+
+    def load(self) -> int:
+        """Restore the last checkpoint and replay the journal after it; returns how many
+        inputs were replayed. A checkpoint of another site or version is skipped (the
+        rules start fresh, the journal after it is replayed)."""
+        blob = self.store.get_blob(SNAPSHOT_KEY)
+        upto_blob = self.store.get_blob(UPTO_KEY)
+        self.upto = int(upto_blob.decode()) if upto_blob else 0
+        if blob is not None:
+            try:
+                snap = _unpack(blob)
+                if len(snap.get("last_seen", ())) == len(self.engine.table):
+                    self.engine.restore(snap)
+            except Exception:
+                log.exception("rule checkpoint not restored; starting with fresh rule state")
+        self._base = self.engine.snapshot()
+        entries = [Entry(*r) for r in self.store.journal_after(self.upto)]
+        for e in entries:
+            self._apply(e)
+            self.last_now = e.now
+        self._since = entries
+        self.replayed = len(entries)
+        return len(entries)
+
+    # -- inputs -------------------------------------------------------------------
+
+    def readings(self, batch: ReadingBatch, avail: Availability, now: float) -> list[Transition]:
+        """A batch of readings and availability messages."""
+        return self._run("batch", now, encode_batch(batch, avail))
+
+    def sweep(self, now: float) -> list[Transition]:
+        """The timer rules due by ``now``."""
+        return self._run("sweep", now, b"")
+
+    def command(self, name: str, now: float, **args: object) -> list[Transition]:
+        """``maintenance`` (device, on), ``hush`` (device), ``away`` (household row, away)
+        or ``ack`` (device, hazard)."""
+        return self._run(name, now, orjson.dumps(args))
+
+    def _run(self, kind: str, now: float, body: bytes) -> list[Transition]:
+        entry = Entry(self.store.journal_append(kind, now, body), kind, now, body)
+        self._open.append(entry)
+        self.last_now = now
+        return self._apply(entry)
+
+    def _apply(self, e: Entry) -> list[Transition]:
+        eng = self.engine
+        if e.kind == "batch":
+            batch, avail = decode_batch(e.body, self.engine.table.ids)
+            self._move_live(batch, avail)
+            out = eng.evaluate(batch, e.now) if len(batch) else []
+            for idx, online, ts in avail:
+                out.extend(eng.availability(idx, online, ts, e.now))
+            return out
+        if e.kind == "sweep":
+            return eng.sweep(e.now)
+        a = orjson.loads(e.body)
+        if e.kind == "maintenance":
+            return eng.set_maintenance(int(a["device"]), bool(a["on"]), e.now)
+        if e.kind == "hush":
+            return eng.hush(int(a["device"]), e.now)
+        if e.kind == "away":
+            return eng.set_away(int(a["household"]), bool(a["away"]), e.now)
+        if e.kind == "ack":
+            return eng.acknowledge(int(a["device"]), Hazard(a["hazard"]), e.now)
+        raise ValueError(f"unknown journal entry kind {e.kind!r}")
+
+    def _move_live(self, batch: ReadingBatch, avail: Availability) -> None:
+        lock = self._live_lock() if self._live_lock is not None else None
+        if lock is not None:
+            with lock:  # type: ignore[attr-defined]
+                self._live(batch, avail)
+        else:
+            self._live(batch, avail)
+
+    def _live(self, batch: ReadingBatch, avail: Availability) -> None:
+        self.live.update(batch)
+        for idx, online, ts in avail:
+            self.live.set_online(idx, online, ts)
+
+    # -- transactions -------------------------------------------------------------
+
+    def committed(self) -> None:
+        """The transaction that wrote the open entries committed."""
+        self._since.extend(self._open)
+        self._open.clear()
+
+    def rolled_back(self) -> None:
+        """The transaction failed: put the rules back where the last commit left them."""
+        self._pending_base = None
+        if not self._open:
+            return
+        self._open.clear()
+        self.engine.restore(self._base)
+        for e in self._since:
+            self._apply(e)
+
+    @property
+    def pending(self) -> int:
+        """Inputs committed since the last checkpoint."""
+        return len(self._since)
+
+    def checkpoint(self) -> int:
+        """Write a checkpoint in the caller's transaction (call :meth:`checkpointed`
+        after it commits); returns the id of the last input it covers."""
+        if not self._since and self.upto:
+            return self.upto
+        upto = self._since[-1].id if self._since else self.upto
+        snap = self.engine.snapshot()
+        self.store.put_blob(SNAPSHOT_KEY, _pack(snap))
+        self.store.put_blob(UPTO_KEY, str(upto).encode())
+        self.store.journal_truncate(upto)
+        self.store.save_device_states(self.live.rows())
+        self._pending_base = (snap, upto)
+        return upto
+
+    def checkpointed(self) -> None:
+        """The checkpoint's transaction committed: the journal starts after it."""
+        pending = self._pending_base
+        if pending is None:
+            return
+        snap, upto = pending
+        self._pending_base = None
+        self._base, self.upto = snap, upto
+        self._since = [e for e in self._since if e.id > upto]
+
+
+__all__ = ["SNAPSHOT_KEY", "UPTO_KEY", "Entry", "RuleJournal", "decode_batch", "encode_batch"]
