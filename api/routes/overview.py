@@ -23,7 +23,7 @@ from api import queries
 from api.deps import Ctx, Me
 from api.errors import ApiError, error_responses
 from api.live import CLOSE, OVERFLOW, EventHub
-from api.principal import Principal
+from api.principal import CONTACT_PREFIX, Principal
 from api.views import alert_view
 
 router = APIRouter(prefix="/api", tags=["overview"], responses=error_responses(401, 422))
@@ -80,6 +80,8 @@ def messages(c: Ctx, p: Me, alert_id: int) -> dict[str, Any]:
         raise ApiError(404, f"no alert {alert_id}")
     rt: Any = c
     attempts, _ = rt.notify_store.attempts(alert_id, limit=1000)
+    if not p.sees_personal(a.place_id):  # who the household's contacts are is personal data
+        attempts = [x for x in attempts if not str(x["recipient"]).startswith(CONTACT_PREFIX)]
     settings = c.settings
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     tz = _zone(c.index.site.community.timezone)
