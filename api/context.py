@@ -69,6 +69,10 @@ class ApiContext(Protocol):
         """Alert reads and actions."""
         ...
 
+    def faults(self) -> list[dict[str, Any]]:
+        """Faults present that can delay an alarm (name, severity, since, note)."""
+        ...
+
     def sweep(self) -> list[AlertChange]:
         """Run the absence rules now."""
         ...

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 # Notices older than this when the service starts are not sent any more (marked expired).
 OUTBOX_MAX_AGE_S = 86400.0
 RETIRED_KEY = "devices.retired"
+MANUAL_CLOCK_KEY = "clock.manual"  # where a manual test clock was, so a restart resumes it
 
 
 @dataclass(slots=True)
@@ -341,6 +342,8 @@ class AlarmPath:
         return self.writer.call("sweep", lambda: self._sweep_job(now))
 
     def _sweep_job(self, now: float) -> list[AlertChange]:
+        if getattr(self.clock, "manual", False):
+            self.state.put_blob(MANUAL_CLOCK_KEY, repr(now).encode())
         transitions = self.journal.sweep(now)
         changes = self.alerts.apply(transitions, now) if transitions else []
         self._tick_job(now)
@@ -632,4 +635,4 @@ class AlertCommands:
         return list(self.path.alerts.silences)
 
 
-__all__ = ["OUTBOX_MAX_AGE_S", "AlarmPath", "AlertCommands", "Fault"]
+__all__ = ["MANUAL_CLOCK_KEY", "OUTBOX_MAX_AGE_S", "AlarmPath", "AlertCommands", "Fault"]

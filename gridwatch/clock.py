@@ -55,11 +55,17 @@ class ManualClock:
     def __init__(self, start: float | None = None) -> None:
         """Args: start time, epoch seconds (default: the wall clock at creation)."""
         self._now = time.time() if start is None else start
+        self._started_explicitly = start is not None
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
         """Now, as last set."""
         return self._now
+
+    def resume(self, at: float) -> None:
+        """Continue from ``at`` (a restarted service's last time) when it is later."""
+        with self._lock:
+            self._now = max(self._now, at) if self._started_explicitly else at
 
     def step(self) -> float:
         """A manual clock never steps by itself."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.connection import BrokerAddress, MqttTls, parse_broker_url, read_secret_file
 
 
 class Settings(BaseSettings):
@@ -23,10 +24,19 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite files live")
     host: str = Field(default="127.0.0.1", description="API address")
     port: int = Field(default=8000, ge=0, le=65535, description="API port")
-    mqtt: str | None = Field(default=None, description="mqtt://[user:pass@]host:port of a broker")
+    mqtt: str | None = Field(
+        default=None, description="Broker: mqtt://[user@]host:port, or mqtts:// for TLS (port 8883)")
     mqtt_port: int = Field(default=1883, ge=0, le=65535, description="Embedded broker's port")
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(default="auto", description="MQTT version")
-    mqtt_client_id: str | None = Field(default=None, description="Ingest client id (default gridwatch-ingest-COMMUNITY)")
+    mqtt_client_id: str | None = Field(
+        default=None, description="Ingest client id (default gridwatch-ingest-COMMUNITY-RANDOM, kept in the data dir)")
+    mqtt_ca_file: FilePath | None = Field(
+        default=None, description="CA certificate the broker's must chain to (mqtts://; default the system's)")
+    mqtt_cert_file: FilePath | None = Field(default=None, description="Client certificate (mqtts://)")
+    mqtt_key_file: FilePath | None = Field(default=None, description="Client certificate's key (mqtts://)")
+    mqtt_password_file: FilePath | None = Field(
+        default=None, description="File holding the MQTT password (or GRIDWATCH_MQTT_PASSWORD)")
+    mqtt_password: SecretStr | None = None
     simulate: bool = Field(default=False, description="Also run the bundled simulator against the broker")
     sim_rate: float = Field(default=1.0, gt=0, le=10_000, description="Simulator speed multiplier")
     sim_hazard_after_s: float = Field(default=20.0, ge=0, description="Seconds before the simulator leaks gas")
@@ -34,6 +44,9 @@ class Settings(BaseSettings):
                                   description="simulated link dropouts per device per day")
     clock: Literal["system", "manual"] = Field(
         default="system", description="manual: time moves only through POST /api/clock (admin token needed)")
+    clock_start: float | None = Field(
+        default=None, ge=0,
+        description="manual clock: its first time, epoch s (default now; a restart resumes where it was)")
     admin_token: SecretStr | None = None
     store: Literal["sqlite", "influx"] = Field(default="sqlite", description="Reading store")
     influx_url: str | None = Field(default=None, description="InfluxDB URL, e.g. http://127.0.0.1:8086")
@@ -94,20 +107,33 @@ class Settings(BaseSettings):
     @field_validator("mqtt")
     @classmethod
     def _mqtt_url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        u = urlsplit(v)
-        if u.scheme not in ("mqtt", "tcp") or not u.hostname:
-            raise ValueError("must look like mqtt://host:port")
-        try:
-            _ = u.port
-        except ValueError:
-            raise ValueError("port is not a number") from None
+        if v is not None:
+            parse_broker_url(v)  # raises MqttConfigError, a ValueError, with the reason
         return v
+
+    def mqtt_broker(self) -> BrokerAddress | None:
+        """The external broker (None: the embedded one), its TLS files and password: the
+        URL's, else ``mqtt_password_file``'s, else ``GRIDWATCH_MQTT_PASSWORD``.
+
+        Raises:
+            MqttConfigError: the password file cannot be read, or TLS files for mqtt://.
+        """
+        if self.mqtt is None:
+            return None
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        if self.mqtt_password_file is not None:
+            password = read_secret_file(self.mqtt_password_file)
+        return parse_broker_url(self.mqtt, ca_file=self.mqtt_ca_file, cert_file=self.mqtt_cert_file,
+                                key_file=self.mqtt_key_file, password=password)
+
+    def mqtt_tls(self) -> MqttTls | None:
+        """TLS settings of the external broker (None: plain TCP or the embedded broker)."""
+        broker = self.mqtt_broker()
+        return broker.tls if broker is not None else None
 
     def mqtt_parts(self) -> tuple[str, int, str | None, str | None]:
         """(host, port, username, password) of the broker to use."""
-        if self.mqtt is None:
+        broker = self.mqtt_broker()
+        if broker is None:
             return "127.0.0.1", self.mqtt_port, None, None
-        u = urlsplit(self.mqtt)
-        return u.hostname or "127.0.0.1", u.port or 1883, u.username, u.password
+        return broker.host, broker.port, broker.username, broker.password

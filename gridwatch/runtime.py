@@ -31,7 +31,7 @@ from alerts.rules.params import params_for_site
 from alerts.rules.types import Severity
 from alerts.service import AlertChange
 from alerts.system import SystemHazard
-from gridwatch.alarm import AlarmPath, AlertCommands
+from gridwatch.alarm import MANUAL_CLOCK_KEY, AlarmPath, AlertCommands
 from gridwatch.clock import Clock, ManualClock, SystemClock
 from gridwatch.config import Settings
 from gridwatch.watch import FaultWatch
@@ -105,7 +105,8 @@ class Runtime:
             SiteError: the site file does not validate.
         """
         self.settings = settings
-        self.clock: Clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
+        self.clock: Clock = clock or (ManualClock(settings.clock_start) if settings.clock == "manual"
+                                      else SystemClock())
         self.site = load_site(settings.site or SAMPLE_SITE)
         self.index = SiteIndex(self.site)
         self.table = device_table(self.index)
@@ -115,6 +116,9 @@ class Runtime:
         self.state = StateStore(self.db)
         if migrate_notify_db(settings.data_dir / "notify.db", self.db):
             log.warning("moved notify.db into state.db (escalations and delivery attempts)")
+        resumed = self.state.get_blob(MANUAL_CLOCK_KEY) if clock is None else None
+        if isinstance(self.clock, ManualClock) and resumed:  # a restart resumes the test clock
+            self.clock.resume(float(resumed.decode()))
         self.readings = _open_readings(settings, self.index)
         self.users = UserStore(settings.data_dir / "users.db", synchronous=sync)
         from api.principal import seed_users  # noqa: PLC0415 - the API imports the runtime's types
@@ -195,6 +199,15 @@ class Runtime:
         return alarm
 
     # -- the alarm path's jobs and commands (each one transaction of the writer) ---------
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Faults present that can delay an alarm (the health check fails on a critical one)."""
+        out = self.alarm.fault_views()
+        w = self.alarm.writer
+        if w.failing_since is not None and not any(f["name"] == "alarm_store_failing" for f in out):
+            out.append({"name": "alarm_store_failing", "severity": "critical", "since": self.clock(),
+                        "note": w.last_error, "count": w.retries})
+        return out
 
     def pending_transitions(self) -> int:
         """Jobs waiting for the alarm writer (0 when every change is committed)."""
