@@ -105,7 +105,9 @@ def server_options(settings: Any) -> dict[str, Any]:
     return {
         "http": protocol,
         "timeout_keep_alive": int(KEEP_ALIVE_S),
-        "limit_concurrency": cap,
+        # uvicorn answers 503 from len(connections) >= limit; the protocol keeps
+        # len(connections) <= cap by itself, so uvicorn's check only bounds running tasks
+        "limit_concurrency": cap + 1,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or "",

@@ -22,13 +22,16 @@ Web-app users: who may log in, with which role and places.
   gridwatch user add pm1 --role property_manager --company pc-1
   gridwatch user add r101 --role resident --household b1-u1-101
   gridwatch user passwd zhangwei
+  gridwatch user delete zhangwei
   gridwatch user list
   gridwatch user hash                                   an argon2 hash for `users:` in a site file
 
 Roles: admin, leader, grid_worker (their grids: --grid, or those of --worker),
 property_manager and maintenance (--company's buildings), resident (--household,
 read-only). Passwords come from the prompt, or from stdin with --password-stdin,
-or from GRIDWATCH_USER_PASSWORD. Once a user exists the API needs a login.
+or from GRIDWATCH_USER_PASSWORD; short and common ones are refused. Once a user
+exists the API needs a login, at once, also in a running service. The last
+enabled admin cannot be deleted, disabled or given another role.
 """
 
 ROLES = ("admin", "leader", "grid_worker", "property_manager", "maintenance", "resident")
@@ -65,6 +68,11 @@ def register(subparsers: Any) -> None:
     common(p)
     p.set_defaults(func=cmd_passwd)
 
+    rm = sub.add_parser("delete", help="remove a user with their sessions and tokens")
+    rm.add_argument("login")
+    common(rm)
+    rm.set_defaults(func=cmd_delete)
+
     ls = sub.add_parser("list", help="list users")
     common(ls)
     ls.set_defaults(func=cmd_list)
@@ -88,17 +96,24 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _password(args: argparse.Namespace) -> str:
+    from store.strength import password_problem  # noqa: PLC0415
+
     if os.environ.get("GRIDWATCH_USER_PASSWORD"):
-        return os.environ["GRIDWATCH_USER_PASSWORD"]
-    if args.password_stdin:
+        pw = os.environ["GRIDWATCH_USER_PASSWORD"]
+    elif args.password_stdin:
         pw = sys.stdin.readline().rstrip("\n")
     else:
         pw = getpass.getpass("password: ")
         if getpass.getpass("again: ") != pw:
             raise SystemExit("gridwatch user: the passwords differ")
-    if len(pw) < 8:
-        raise SystemExit("gridwatch user: a password needs at least 8 characters")
+    if problem := password_problem(pw, login=getattr(args, "login", "")):
+        raise SystemExit(f"gridwatch user: {problem}")
     return pw
+
+
+def _refused(exc: Exception) -> int:
+    print(f"gridwatch user: {exc}", file=sys.stderr)
+    return 1
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -110,6 +125,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         places["property_company"] = args.company
     if args.household:
         places["household"] = args.household
+    from store.users import LastAdminError  # noqa: PLC0415
+
     pw = None if args.no_password else _password(args)
     store = _store(args)
     try:
@@ -118,6 +135,8 @@ def cmd_add(args: argparse.Namespace) -> int:
                      places=places, language=args.language, now=now)
         if pw:
             store.set_password(args.login, pw, now=now)
+    except LastAdminError as exc:
+        return _refused(exc)
     finally:
         store.close()
     print(f"user {args.login} ({args.role}) saved in {store.path}")
@@ -152,11 +171,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``gridwatch user delete``."""
+    from store.users import LastAdminError  # noqa: PLC0415
+
+    store = _store(args)
+    try:
+        ok = store.delete(args.login)
+    except LastAdminError as exc:
+        return _refused(exc)
+    finally:
+        store.close()
+    if not ok:
+        print(f"gridwatch user: no user {args.login!r}", file=sys.stderr)
+        return 1
+    print(f"user {args.login} deleted")
+    return 0
+
+
 def cmd_disable(args: argparse.Namespace) -> int:
     """``gridwatch user disable|enable``."""
+    from store.users import LastAdminError  # noqa: PLC0415
+
     store = _store(args)
     try:
         ok = store.set_disabled(args.login, args.disabled, now=time.time())
+    except LastAdminError as exc:
+        return _refused(exc)
     finally:
         store.close()
     if not ok:

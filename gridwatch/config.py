@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     def _strong_admin_token(cls, v: SecretStr | None) -> SecretStr | None:
         from store.strength import token_problem  # noqa: PLC0415 - keep settings import light
 
+        if v is not None and not v.get_secret_value():
+            return None  # GRIDWATCH_ADMIN_TOKEN= (empty) is no token
         if v is not None and (problem := token_problem(v.get_secret_value())):
             raise ValueError(f"GRIDWATCH_ADMIN_TOKEN {problem}")
         return v
