@@ -82,6 +82,10 @@ class RuleSet(BaseModel):
     stuck_ignore_zero: bool | None = None
     # test / maintenance mode at start-up (GB/T 45839 5.8.4)
     maintenance: bool | None = None
+    # intermittent hazards: spells of gas, CO or water each shorter than the hold
+    intermittent_spells: float | None = Field(default=None, ge=2, le=100)
+    intermittent_s: Seconds | None = None
+    co_intermittent_ppm: Ppm | None = None
 
     def given(self) -> dict[str, float]:
         """The fields that were set, as floats (booleans as 0.0 / 1.0)."""

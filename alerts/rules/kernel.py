@@ -1,103 +1,114 @@
-"""The compiled hot path of the rule core: a batch of readings applied row by row.
+"""The rule core's one production form: every per-device rule as scalar code compiled by
+Numba, run over the engine's NumPy state arrays.
 
-Layer: pure core. This is the vectorised engine's per-reading rules (``health``,
-``hazards``, ``doors``) written once more as scalar code over the same NumPy state
-arrays and compiled by Numba. A batch is a few hundred to a hundred thousand rows,
-and most rows change nothing; vectorised, each rule is a dozen NumPy calls whatever
-the number of rows that need it, so a 10k batch spent most of its time in call
-overhead. Compiled, a row costs tens of nanoseconds.
+Layer: pure core. Three entry points share the rules below: :func:`apply_batch` (a
+batch of readings, row by row per device in ``(ts, seq)`` order), :func:`sweep` (the
+absence rules of the devices whose ``next_due`` has passed) and :func:`command`
+(availability, away, maintenance, hush, acknowledge). The plain-Python oracle in
+``tests/oracle/rules.py`` states every rule a second time, for the tests only.
 
-Both forms must agree exactly: ``tests/unit/rules/test_compiled.py`` runs long random
-streams through both and compares every state array and every transition, and
-``tests/unit/rules/test_equivalence.py`` compares both with the scalar reference.
-The sweep and the commands stay vectorised (they are one call over many devices).
+This module owns the layout of the state and the parameters: ``state.py`` and
+``params.py`` import the column tables below. Numba keys its on-disk cache on this
+file alone, so a layout that lived in another module could change under a stale cache;
+here, changing it changes this file. The reading fields belong to ``sensors.fields``
+(a lower layer), so their columns are literals here, checked at import.
 
-What makes it fast (measured in ``alerts/rules/README.md``): the state is laid out by
-device, the row loop loads the next rows' state before applying them, and the row
-loop runs without reference counting (see the decorators below).
-
-Numba keys its on-disk cache on this file only, so every index into another
-module's tables is a literal here and checked against that table at import.
+What makes it fast (figures in ``alerts/rules/README.md``): the state is laid out by
+device, the row loop loads the next rows' state before applying them, and the rules
+run without Numba's reference counting (``_nrt=False``, see the decorators).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-from alerts.rules.params import NAMES
-from alerts.rules.state import BOOL_BLOCK, FLOAT_BLOCK, HAZARDS
 from alerts.rules.types import Hazard
 from sensors.fields import FIELD_INDEX, FIELDS
 
-F64 = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 NAN = math.nan
 LN2 = math.log(2.0)
-DOSE_FLUSH = 1e-6  # as hazards.DOSE_FLUSH
+DOSE_FLUSH = 1e-6  # a CO dose below this is zero (about 70 h after an alarm)
 DAY_S = 86_400.0
 
-# --- indices into other modules' tables (checked below) ----------------------------
+# --- the layout (owned here) ---------------------------------------------------------
 
-# hazards (state.HAZARDS order)
+# condition codes: one int8 per (device, hazard), a (device, hazard) block
+HAZARD_NAMES: tuple[str, ...] = (
+    "gas", "co", "smoke", "heat", "water_leak", "door_open", "door_night", "welfare",
+    "offline", "unprotected", "tamper", "battery_low", "stuck", "implausible")
 H_GAS, H_CO, H_SMOKE, H_HEAT, H_WATER, H_DOOR_OPEN, H_DOOR_NIGHT, H_WELFARE = range(8)
 H_OFFLINE, H_UNPROTECTED, H_TAMPER, H_BATTERY, H_STUCK, H_IMPLAUSIBLE = range(8, 14)
-# reading fields (sensors.fields.FIELDS order)
+N_HAZARDS = 14
+
+# float64 per-device state: columns of one (device, column) block
+FLOAT_BLOCK: tuple[str, ...] = (
+    "last_seen", "last_ts", "gas_ws", "gas_cs", "gas_clr", "co_dose", "co_t",
+    "co_ppm", "co_clr", "heat_c", "heat_t", "wet_since", "open_since", "w_base", "until",
+    "remind_at", "stuck_val", "stuck_since", "sp_last", "sp_n",
+)
+(S_LAST_SEEN, S_LAST_TS, S_GAS_WS, S_GAS_CS, S_GAS_CLR, S_CO_DOSE, S_CO_T,
+ S_CO_PPM, S_CO_CLR, S_HEAT_C, S_HEAT_T, S_WET_SINCE, S_OPEN_SINCE, S_W_BASE, S_UNTIL,
+ S_REMIND_AT, S_STUCK_VAL, S_STUCK_SINCE, S_SP_LAST, S_SP_N) = range(20)
+# bool per-device state: columns of one block
+BOOL_BLOCK: tuple[str, ...] = ("maint", "water_ack", "welfare_blind", "water_int")
+B_MAINT, B_WATER_ACK, B_WELFARE_BLIND, B_WATER_INT = range(4)
+
+# rule parameters: columns of the (profile, parameter) matrix
+PARAM_NAMES: tuple[str, ...] = (
+    "gas_warn_lel", "gas_warn_hold_s", "gas_crit_lel", "gas_crit_hold_s", "gas_clear_lel",
+    "gas_clear_hold_s", "gas_evacuate_lel", "co_alarm_dose", "co_half_life_min",
+    "co_clear_ppm", "co_clear_hold_s", "smoke_hush_s", "smoke_group_s", "heat_alarm_c",
+    "heat_prewarn_c", "heat_ror_alarm_c", "heat_ror_prewarn_c", "heat_ror_c_per_min",
+    "heat_ror_window_s", "heat_clear_c", "water_debounce_s", "water_critical_s",
+    "door_open_max_s", "door_night_start_h", "door_night_end_h", "welfare_warn_s",
+    "welfare_crit_s", "offline_heartbeats", "offline_margin_s", "unprotected_s",
+    "battery_low_pct", "battery_dead_pct", "battery_clear_margin_pct", "battery_remind_s",
+    "stuck_s", "stuck_ignore_zero", "maintenance", "intermittent_spells", "intermittent_s",
+    "co_intermittent_ppm",
+)
+(P_GAS_WARN_LEL, P_GAS_WARN_HOLD, P_GAS_CRIT_LEL, P_GAS_CRIT_HOLD, P_GAS_CLEAR_LEL,
+ P_GAS_CLEAR_HOLD, P_GAS_EVACUATE_LEL, P_CO_ALARM_DOSE, P_CO_HALF_LIFE_MIN,
+ P_CO_CLEAR_PPM, P_CO_CLEAR_HOLD, P_SMOKE_HUSH, P_SMOKE_GROUP, P_HEAT_ALARM,
+ P_HEAT_PREWARN, P_HEAT_ROR_ALARM, P_HEAT_ROR_PREWARN, P_HEAT_ROR_RATE,
+ P_HEAT_ROR_WINDOW, P_HEAT_CLEAR, P_WATER_DEBOUNCE, P_WATER_CRITICAL,
+ P_DOOR_OPEN_MAX, P_NIGHT_START_H, P_NIGHT_END_H, P_WELFARE_WARN,
+ P_WELFARE_CRIT, P_OFFLINE_HEARTBEATS, P_OFFLINE_MARGIN, P_UNPROTECTED,
+ P_BAT_LOW, P_BAT_DEAD, P_BAT_MARGIN, P_BAT_REMIND,
+ P_STUCK_S, P_STUCK_IGNORE_ZERO, P_MAINTENANCE, P_INT_SPELLS, P_INT_S,
+ P_CO_INT_PPM) = range(40)
+
+# reading fields (sensors.fields.FIELDS order; checked below)
 F_LEL, F_CO, F_SMOKE, F_TEMP, F_WATER, F_OPEN, F_BAT_PCT, F_BAT_LOW, F_TAMPER = (
     0, 1, 2, 4, 5, 6, 7, 8, 9)
 N_FIELDS = 11
-# rule parameters (params.NAMES order): columns of the profile matrix
-P_GAS_WARN_LEL, P_GAS_WARN_HOLD, P_GAS_CRIT_LEL, P_GAS_CRIT_HOLD = 0, 1, 2, 3
-P_GAS_CLEAR_LEL, P_GAS_CLEAR_HOLD, P_GAS_EVACUATE_LEL = 4, 5, 6
-P_CO_ALARM_DOSE, P_CO_HALF_LIFE_MIN, P_CO_CLEAR_PPM, P_CO_CLEAR_HOLD = 7, 8, 9, 10
-P_HEAT_ALARM, P_HEAT_PREWARN, P_HEAT_ROR_ALARM, P_HEAT_ROR_PREWARN = 13, 14, 15, 16
-P_HEAT_ROR_RATE, P_HEAT_ROR_WINDOW, P_HEAT_CLEAR = 17, 18, 19
-P_WATER_DEBOUNCE, P_WATER_CRITICAL = 20, 21
-P_DOOR_OPEN_MAX, P_NIGHT_START_H, P_NIGHT_END_H = 22, 23, 24
-P_WELFARE_WARN, P_WELFARE_CRIT = 25, 26
-P_OFFLINE_HEARTBEATS, P_OFFLINE_MARGIN, P_UNPROTECTED = 27, 28, 29
-P_BAT_LOW, P_BAT_DEAD, P_BAT_MARGIN, P_BAT_REMIND = 30, 31, 32, 33
-P_STUCK_S, P_STUCK_IGNORE_ZERO = 34, 35
 
-_PARAM_INDEX = {
-    "gas_warn_lel": P_GAS_WARN_LEL, "gas_warn_hold_s": P_GAS_WARN_HOLD,
-    "gas_crit_lel": P_GAS_CRIT_LEL, "gas_crit_hold_s": P_GAS_CRIT_HOLD,
-    "gas_clear_lel": P_GAS_CLEAR_LEL, "gas_clear_hold_s": P_GAS_CLEAR_HOLD,
-    "gas_evacuate_lel": P_GAS_EVACUATE_LEL, "co_alarm_dose": P_CO_ALARM_DOSE,
-    "co_half_life_min": P_CO_HALF_LIFE_MIN, "co_clear_ppm": P_CO_CLEAR_PPM,
-    "co_clear_hold_s": P_CO_CLEAR_HOLD, "heat_alarm_c": P_HEAT_ALARM,
-    "heat_prewarn_c": P_HEAT_PREWARN, "heat_ror_alarm_c": P_HEAT_ROR_ALARM,
-    "heat_ror_prewarn_c": P_HEAT_ROR_PREWARN, "heat_ror_c_per_min": P_HEAT_ROR_RATE,
-    "heat_ror_window_s": P_HEAT_ROR_WINDOW, "heat_clear_c": P_HEAT_CLEAR,
-    "water_debounce_s": P_WATER_DEBOUNCE, "water_critical_s": P_WATER_CRITICAL,
-    "door_open_max_s": P_DOOR_OPEN_MAX, "door_night_start_h": P_NIGHT_START_H,
-    "door_night_end_h": P_NIGHT_END_H, "welfare_warn_s": P_WELFARE_WARN,
-    "welfare_crit_s": P_WELFARE_CRIT, "offline_heartbeats": P_OFFLINE_HEARTBEATS,
-    "offline_margin_s": P_OFFLINE_MARGIN, "unprotected_s": P_UNPROTECTED,
-    "battery_low_pct": P_BAT_LOW, "battery_dead_pct": P_BAT_DEAD,
-    "battery_clear_margin_pct": P_BAT_MARGIN, "battery_remind_s": P_BAT_REMIND,
-    "stuck_s": P_STUCK_S, "stuck_ignore_zero": P_STUCK_IGNORE_ZERO,
-}
-# rows of the state's float and bool blocks (state.FLOAT_BLOCK, state.BOOL_BLOCK)
-(S_LAST_SEEN, S_LAST_TS, S_GAS_WS, S_GAS_CS, S_GAS_CLR, S_CO_DOSE, S_CO_T,
- S_CO_PPM, S_CO_CLR, S_HEAT_C, S_HEAT_T, S_WET_SINCE, S_OPEN_SINCE, S_W_BASE, S_UNTIL,
- S_REMIND_AT, S_STUCK_VAL, S_STUCK_SINCE) = range(18)
-B_MAINT, B_WATER_ACK, B_WELFARE_BLIND = range(3)
-
-# the detail strings a reading can carry; implausible readings name their field
+# the detail strings a transition can carry; implausible readings name their field
 DETAILS: tuple[str, ...] = (
     "", "evacuate", "wet", "unacknowledged", "rearmed", "device_alarm", "fixed",
     "rate_of_rise", "tamper", "low", "dead", "same_value", "held_open", "night_opening",
-    "sensor_fault", "away", "door_activity", *(f.name for f in FIELDS),
+    "sensor_fault", "away", "door_activity", "intermittent", "reminder", "heartbeat",
+    "welfare_blind", "availability", "unprotected", "maintenance", "hushed",
+    *(f.name for f in FIELDS),
 )
 (D_NONE, D_EVACUATE, D_WET, D_UNACK, D_REARMED, D_DEVICE_ALARM, D_FIXED, D_ROR, D_TAMPER,
- D_LOW, D_DEAD, D_SAME, D_HELD, D_NIGHT, D_SENSOR_FAULT, D_AWAY, D_DOOR_ACTIVITY) = range(17)
-D_FIELD0 = 17
+ D_LOW, D_DEAD, D_SAME, D_HELD, D_NIGHT, D_SENSOR_FAULT, D_AWAY, D_DOOR_ACTIVITY,
+ D_INTERMITTENT, D_REMINDER, D_HEARTBEAT, D_WELFARE_BLIND, D_AVAILABILITY, D_UNPROTECTED,
+ D_MAINTENANCE, D_HUSHED) = range(25)
+D_FIELD0 = 25
+
+# commands (see :func:`command`)
+OP_ONLINE, OP_OFFLINE, OP_AWAY, OP_BACK, OP_MAINT_ON, OP_MAINT_OFF, OP_HUSH, OP_ACK = range(8)
+
 # Transitions one row can cause at most (two steps and an apply per timed rule, six
-# door emissions, one each for the rest), rounded up: the output buffer's size per row.
+# door emissions, one each for the rest), rounded up: the output buffer's room per row
+# or per swept device.
 MAX_PER_ROW = 32
 CHUNK = 64  # rows whose state is loaded ahead of applying them
 # columns of the output buffer
@@ -105,29 +116,14 @@ O_DEV, O_HAZARD, O_CODE, O_TS, O_VALUE, O_DETAIL = range(6)
 
 
 def _check_tables() -> None:
-    problems: list[object] = [h for h, k in (
-        (Hazard.GAS, H_GAS), (Hazard.CO, H_CO), (Hazard.SMOKE, H_SMOKE), (Hazard.HEAT, H_HEAT),
-        (Hazard.WATER_LEAK, H_WATER), (Hazard.DOOR_OPEN, H_DOOR_OPEN),
-        (Hazard.DOOR_NIGHT, H_DOOR_NIGHT), (Hazard.WELFARE, H_WELFARE),
-        (Hazard.OFFLINE, H_OFFLINE), (Hazard.UNPROTECTED, H_UNPROTECTED),
-        (Hazard.TAMPER, H_TAMPER), (Hazard.BATTERY_LOW, H_BATTERY), (Hazard.STUCK, H_STUCK),
-        (Hazard.IMPLAUSIBLE, H_IMPLAUSIBLE)) if HAZARDS.index(h) != k]
+    problems: list[str] = []
+    if tuple(h.value for h in Hazard) != HAZARD_NAMES:
+        problems.append("alerts.rules.types.Hazard order")
     problems += [f for f, k in (
         ("lel_pct", F_LEL), ("co_ppm", F_CO), ("smoke", F_SMOKE), ("temp_c", F_TEMP),
         ("water_leak", F_WATER), ("open", F_OPEN), ("battery_pct", F_BAT_PCT),
         ("battery_low", F_BAT_LOW), ("tamper", F_TAMPER)) if FIELD_INDEX[f] != k]
-    problems += [n for n, k in _PARAM_INDEX.items() if NAMES.index(n) != k]
-    problems += [n for n, k in (
-        ("last_seen", S_LAST_SEEN), ("last_ts", S_LAST_TS),
-        ("gas_ws", S_GAS_WS), ("gas_cs", S_GAS_CS), ("gas_clr", S_GAS_CLR),
-        ("co_dose", S_CO_DOSE), ("co_t", S_CO_T), ("co_ppm", S_CO_PPM), ("co_clr", S_CO_CLR),
-        ("heat_c", S_HEAT_C), ("heat_t", S_HEAT_T), ("wet_since", S_WET_SINCE),
-        ("open_since", S_OPEN_SINCE), ("w_base", S_W_BASE), ("until", S_UNTIL),
-        ("remind_at", S_REMIND_AT), ("stuck_val", S_STUCK_VAL),
-        ("stuck_since", S_STUCK_SINCE)) if FLOAT_BLOCK.index(n) != k]
-    problems += [n for n, k in (("maint", B_MAINT), ("water_ack", B_WATER_ACK),
-                                ("welfare_blind", B_WELFARE_BLIND)) if BOOL_BLOCK.index(n) != k]
-    if len(FIELDS) != N_FIELDS or len(FLOAT_BLOCK) != 18 or problems:
+    if len(FIELDS) != N_FIELDS or problems:
         raise ImportError(f"alerts.rules.kernel: tables moved, update its indices: {problems}")
 
 
@@ -135,8 +131,10 @@ _check_tables()
 
 # Numba's decorators. Inside the row loop nothing allocates, so those functions are
 # compiled without reference counting (``_nrt=False``, which Numba's type stubs do not
-# list): with it, every call that passes arrays counted references atomically, which
-# stalls the loads the rules depend on and cost more than the rules themselves.
+# list; pyproject pins the Numba range it was tested with and
+# tests/unit/rules/test_kernel_build.py fails when it stops working): with it, every
+# call that passes arrays counted references atomically, which stalls the loads the
+# rules depend on and cost more than the rules themselves.
 _njit: Any = njit
 _jit = _njit(cache=True)
 _jit_nogil = _njit(cache=True, nogil=True)
@@ -169,45 +167,80 @@ def _fmax(a: float, b: float) -> float:
 
 @_inline
 def _keep_or(since: float, running: bool, t: float) -> float:
-    """ctx.keep_or for one device."""
+    """A timer: kept where already running, started at ``t`` where it starts, NaN when off."""
     if running:
         return t if since != since else since  # noqa: PLR0124
     return NAN
 
 
+@_inline
+def _put(out, kk, i, h, code, ts, value, det):
+    """Append one transition to the output buffer."""
+    k = kk[0]
+    out[k, O_DEV] = i
+    out[k, O_HAZARD] = h
+    out[k, O_CODE] = code
+    out[k, O_TS] = ts
+    out[k, O_VALUE] = value
+    out[k, O_DETAIL] = det
+    kk[0] = k + 1
+
+
 @_hot
 def _emit(cond, bs, out, kk, h, i, new, ts, value, det):
-    """Emitter.emit for one device: store ``new`` (0 in maintenance) if it differs;
-    returns whether it did."""
+    """Store code ``new`` (0 in maintenance, GB/T 45839 5.8.4) when it differs from the
+    stored one and record the transition; returns whether it did."""
     if bs[i, B_MAINT]:
         new = 0
     if new == cond[i, h]:
         return False
     cond[i, h] = new
-    k = kk[0]
-    out[k, O_DEV] = i
-    out[k, O_HAZARD] = h
-    out[k, O_CODE] = new
-    out[k, O_TS] = ts
-    out[k, O_VALUE] = value
-    out[k, O_DETAIL] = det
-    kk[0] = k + 1
+    _put(out, kk, i, h, new, ts, value, det)
     return True
 
 
 @_inline
 def _lower_due(nd, i, due):
+    """Make the sweep look at device ``i`` no later than ``due`` (NaN: no deadline)."""
     nd[i] = _fmin(nd[i], due)
+
+
+@_inline
+def _spell(fs, pp, i, t):
+    """A hazard spell of device ``i`` began at ``t``: the length of its run (spells each
+    beginning within ``intermittent_s`` of the previous one)."""
+    last = fs[i, S_SP_LAST]
+    n = fs[i, S_SP_N] + 1.0 if t - last <= pp[P_INT_S] else 1.0
+    fs[i, S_SP_LAST] = t
+    fs[i, S_SP_N] = n
+    return n
+
+
+@_inline
+def _in_run(fs, pp, i, t):
+    """Whether device ``i`` is in an intermittent run at ``t``: at least
+    ``intermittent_spells`` spells, the last begun within ``intermittent_s``."""
+    return fs[i, S_SP_N] >= pp[P_INT_SPELLS] and t - fs[i, S_SP_LAST] <= pp[P_INT_S]
 
 
 # --- device health -----------------------------------------------------------------
 
 
+@_inline
+def _limits(pp, hb):
+    """(offline limit, unprotected limit), seconds after the last message."""
+    return hb * pp[P_OFFLINE_HEARTBEATS] + pp[P_OFFLINE_MARGIN], pp[P_UNPROTECTED]
+
+
 @_hot
-def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now, ls):
-    """An offline or unprotected device read at ``t`` (``ls``: its new last seen)."""
-    off = hb * pp[P_OFFLINE_HEARTBEATS] + pp[P_OFFLINE_MARGIN]
-    unp = pp[P_UNPROTECTED]
+def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now):
+    """A message at ``t`` (a reading or ``online``): last seen moves; offline and
+    unprotected clear when the device is no longer stale."""
+    ls = _fmax(fs[i, S_LAST_SEEN], t)
+    fs[i, S_LAST_SEEN] = ls
+    if cond[i, H_OFFLINE] == 0 and cond[i, H_UNPROTECTED] == 0:
+        return  # the sweep's next_due is already no later than the new deadlines
+    off, unp = _limits(pp, hb)
     code = cond[i, H_OFFLINE]
     _emit(cond, bs, out, kk, H_OFFLINE, i, 0 if now < ls + off else code, t, NAN, D_NONE)
     code = cond[i, H_UNPROTECTED]
@@ -217,7 +250,29 @@ def _seen(fs, nd, cond, bs, out, kk, pp, hb, i, t, now, ls):
 
 
 @_hot
+def _offline_step(fs, cond, bs, out, kk, pp, hb, welfare, epoch, i, now):
+    """Offline after a margin over the heartbeat; a fire or gas device unprotected after
+    24 h (absence counts from the engine's first ``now`` for a device never heard)."""
+    base = _fmax(fs[i, S_LAST_SEEN], epoch)
+    off, unp = _limits(pp, hb)
+    if cond[i, H_OFFLINE] == 0 and base + off <= now:
+        _emit(cond, bs, out, kk, H_OFFLINE, i, 2, base + off, NAN,
+              D_WELFARE_BLIND if welfare else D_HEARTBEAT)
+    if cond[i, H_UNPROTECTED] == 0 and base + unp <= now:
+        _emit(cond, bs, out, kk, H_UNPROTECTED, i, 3, base + unp, NAN, D_UNPROTECTED)
+
+
+@_inline
+def _offline_due(fs, cond, pp, hb, epoch, i):
+    base = _fmax(fs[i, S_LAST_SEEN], epoch)
+    off, unp = _limits(pp, hb)
+    return _fmin(base + off if cond[i, H_OFFLINE] == 0 else NAN,
+                 base + unp if cond[i, H_UNPROTECTED] == 0 else NAN)
+
+
+@_hot
 def _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag):
+    """Low (warning) or dead (critical); clears only well above the low level."""
     low_pct = pp[P_BAT_LOW]
     low = flag == 1.0 or pct <= low_pct
     dead = pct <= pp[P_BAT_DEAD]
@@ -234,11 +289,24 @@ def _battery(fs, nd, cond, bs, out, kk, pp, i, t, pct, flag):
         _lower_due(nd, i, due)
 
 
+@_hot
+def _battery_remind(fs, cond, out, kk, pp, i, now):
+    """The daily reminder of a low battery: the same code again, detail ``reminder``
+    (the one transition that is not a change)."""
+    code = cond[i, H_BATTERY]
+    at = fs[i, S_REMIND_AT]
+    if code >= 2 and at <= now:
+        every = pp[P_BAT_REMIND]
+        fs[i, S_REMIND_AT] = at + (math.floor((now - at) / every) + 1.0) * every
+        _put(out, kk, i, H_BATTERY, code, at, NAN, D_REMINDER)
+
+
 # --- gas ---------------------------------------------------------------------------
 
 
 @_hot
 def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
+    """Warning / critical after their hold, clear after the clear hold, by time ``t``."""
     code = cond[i, H_GAS]
     w_due = fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD]
     c_due = fs[i, S_GAS_CS] + pp[P_GAS_CRIT_HOLD]
@@ -257,10 +325,22 @@ def _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t):
         fs[i, S_GAS_CLR] = NAN
 
 
+@_inline
+def _gas_due(fs, cond, pp, i):
+    code = cond[i, H_GAS]
+    return _fmin(_fmin(fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD] if code < 2 else NAN,
+                       fs[i, S_GAS_CS] + pp[P_GAS_CRIT_HOLD] if code < 3 else NAN),
+                 fs[i, S_GAS_CLR] + pp[P_GAS_CLEAR_HOLD] if code > 0 else NAN)
+
+
 @_hot
-def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
+def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, spell, i, t, lel):
+    """A %LEL reading: timers, then holds, then the evacuate level at once, then the
+    intermittent rule (spells over the warning level, see the README)."""
     _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t)
-    fs[i, S_GAS_WS] = _keep_or(fs[i, S_GAS_WS], lel >= pp[P_GAS_WARN_LEL], t)
+    warn = lel >= pp[P_GAS_WARN_LEL]
+    onset = warn and fs[i, S_GAS_WS] != fs[i, S_GAS_WS]  # noqa: PLR0124
+    fs[i, S_GAS_WS] = _keep_or(fs[i, S_GAS_WS], warn, t)
     fs[i, S_GAS_CS] = _keep_or(fs[i, S_GAS_CS], lel >= pp[P_GAS_CRIT_LEL], t)
     raised = cond[i, H_GAS] > 0
     fs[i, S_GAS_CLR] = _keep_or(fs[i, S_GAS_CLR], lel < pp[P_GAS_CLEAR_LEL] and raised, t)
@@ -268,10 +348,13 @@ def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
     _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, t)
     new = 4 if lel >= pp[P_GAS_EVACUATE_LEL] else cond[i, H_GAS]
     _emit(cond, bs, out, kk, H_GAS, i, new, t, lel, D_EVACUATE if new == 4 else D_NONE)
-    w_due = fs[i, S_GAS_WS] + pp[P_GAS_WARN_HOLD]
-    c_due = fs[i, S_GAS_CS] + pp[P_GAS_CRIT_HOLD]
-    r_due = fs[i, S_GAS_CLR] + pp[P_GAS_CLEAR_HOLD]
-    _lower_due(nd, i, _fmin(_fmin(w_due, c_due), r_due))
+    if spell == H_GAS and warn:
+        if onset:
+            _spell(fs, pp, i, t)
+        lvl = 3 if lel >= pp[P_GAS_CRIT_LEL] else 2
+        if lvl > cond[i, H_GAS] and _in_run(fs, pp, i, t):
+            _emit(cond, bs, out, kk, H_GAS, i, lvl, t, lel, D_INTERMITTENT)
+    _lower_due(nd, i, _gas_due(fs, cond, pp, i))
 
 
 # --- carbon monoxide ---------------------------------------------------------------
@@ -279,7 +362,7 @@ def _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, lel):
 
 @_hot
 def _co_rate(co_x, rates, ppm):
-    """hazards.co_rate for one device (``rates``: its profile's row)."""
+    """Dose per second at ``ppm``: the profile's curve (``rates``), linear between points."""
     if ppm != ppm:  # noqa: PLR0124
         return NAN
     n = len(co_x)
@@ -291,8 +374,15 @@ def _co_rate(co_x, rates, ppm):
     return r0 + frac * (rates[k + 1] - r0)
 
 
+@_inline
+def _co_tau(pp):
+    """Recovery time constant, seconds (from the COHb half-life)."""
+    return pp[P_CO_HALF_LIFE_MIN] * (60.0 / LN2)
+
+
 @_hot
 def _co_cross(fs, i, eq, tau, alarm):
+    """Event time the dose reaches ``alarm`` if the held ppm (equilibrium ``eq``) stays."""
     d0 = fs[i, S_CO_DOSE]
     t0 = fs[i, S_CO_T]
     if d0 >= alarm:
@@ -303,45 +393,57 @@ def _co_cross(fs, i, eq, tau, alarm):
 
 
 @_hot
-def _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold):
+def _co_step(fs, cond, bs, out, kk, pp, i, t, eq):
+    """Alarm when the dose crosses the alarm dose (ppm at or above the clear level);
+    clear after the ppm stayed below the clear level for the clear hold. Returns when
+    the dose crosses."""
+    tau = _co_tau(pp)
     code = cond[i, H_CO]
     ppm = fs[i, S_CO_PPM]
-    cross = _co_cross(fs, i, eq, tau, alarm)
-    rise = code == 0 and ppm >= clear_ppm and cross <= t
-    r_due = fs[i, S_CO_CLR] + clear_hold
+    cross = _co_cross(fs, i, eq, tau, pp[P_CO_ALARM_DOSE])
+    rise = code == 0 and ppm >= pp[P_CO_CLEAR_PPM] and cross <= t
+    r_due = fs[i, S_CO_CLR] + pp[P_CO_CLEAR_HOLD]
     clear = code > 0 and r_due <= t
-    if rise or clear:
-        if rise:
-            new, ts = 3, cross
-        else:
-            new, ts = 0, r_due
-        _emit(cond, bs, out, kk, H_CO, i, new, ts, ppm, D_NONE)
-        if clear:
-            fs[i, S_CO_CLR] = NAN
+    if rise:
+        _emit(cond, bs, out, kk, H_CO, i, 3, cross, ppm, D_NONE)
+    elif clear:
+        _emit(cond, bs, out, kk, H_CO, i, 0, r_due, ppm, D_NONE)
+    if clear:
+        fs[i, S_CO_CLR] = NAN
     return cross
 
 
+@_inline
+def _co_due(fs, cond, pp, i, cross):
+    code = cond[i, H_CO]
+    rise = cross if (code == 0 and fs[i, S_CO_PPM] >= pp[P_CO_CLEAR_PPM]) else NAN
+    return _fmin(rise, fs[i, S_CO_CLR] + pp[P_CO_CLEAR_HOLD] if code > 0 else NAN)
+
+
 @_hot
-def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, i, t, ppm):
-    tau = pp[P_CO_HALF_LIFE_MIN] * (60.0 / LN2)
-    alarm = pp[P_CO_ALARM_DOSE]
-    clear_ppm = pp[P_CO_CLEAR_PPM]
-    clear_hold = pp[P_CO_CLEAR_HOLD]
-    eq = _co_rate(co_x, rates, fs[i, S_CO_PPM]) * tau
-    _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
+def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, spell, i, t, ppm):
+    """A ppm reading: integrate the dose with the previous ppm up to ``t``, then hold
+    ``ppm``; then the intermittent rule (spells at or over ``co_intermittent_ppm``)."""
+    tau = _co_tau(pp)
+    prev = fs[i, S_CO_PPM]
+    eq = _co_rate(co_x, rates, prev) * tau
+    _co_step(fs, cond, bs, out, kk, pp, i, t, eq)
     t0 = fs[i, S_CO_T]
     dose = eq + (fs[i, S_CO_DOSE] - eq) * math.exp(-(t - t0) / tau)
     fs[i, S_CO_DOSE] = 0.0 if (t0 != t0 or dose < DOSE_FLUSH) else dose  # noqa: PLR0124
     fs[i, S_CO_T] = t
     fs[i, S_CO_PPM] = ppm
     raised = cond[i, H_CO] > 0
-    fs[i, S_CO_CLR] = _keep_or(fs[i, S_CO_CLR], ppm < clear_ppm and raised, t)
+    fs[i, S_CO_CLR] = _keep_or(fs[i, S_CO_CLR], ppm < pp[P_CO_CLEAR_PPM] and raised, t)
     eq = _co_rate(co_x, rates, ppm) * tau
-    cross = _co_step(fs, cond, bs, out, kk, i, t, eq, tau, alarm, clear_ppm, clear_hold)
-    code = cond[i, H_CO]
-    rise = cross if (code == 0 and fs[i, S_CO_PPM] >= clear_ppm) else NAN
-    clear = fs[i, S_CO_CLR] + clear_hold if code > 0 else NAN
-    _lower_due(nd, i, _fmin(rise, clear))
+    cross = _co_step(fs, cond, bs, out, kk, pp, i, t, eq)
+    level = pp[P_CO_INT_PPM]
+    if spell == H_CO and ppm >= level:
+        if not prev >= level:  # a spell begins (NaN: the first reading)
+            _spell(fs, pp, i, t)
+        if cond[i, H_CO] == 0 and _in_run(fs, pp, i, t):
+            _emit(cond, bs, out, kk, H_CO, i, 3, t, ppm, D_INTERMITTENT)
+    _lower_due(nd, i, _co_due(fs, cond, pp, i, cross))
 
 
 # --- heat, water, smoke ------------------------------------------------------------
@@ -349,7 +451,8 @@ def _co(fs, nd, cond, bs, out, kk, pp, co_x, rates, i, t, ppm):
 
 @_hot
 def _heat(fs, cond, bs, out, kk, pp, i, t, temp):
-    """The heat levels of a reading (the caller then stores it as the last temperature)."""
+    """Fixed temperature, with lower thresholds while the rise is fast (EN 54-5 A1);
+    the caller then stores the reading as the last temperature."""
     dt = t - fs[i, S_HEAT_T]
     ok = dt > 0 and dt <= pp[P_HEAT_ROR_WINDOW]
     rate = (temp - fs[i, S_HEAT_C]) / dt * 60.0 if ok else 0.0
@@ -365,41 +468,70 @@ def _heat(fs, cond, bs, out, kk, pp, i, t, temp):
 
 @_hot
 def _water_step(fs, bs, cond, out, kk, pp, i, t):
+    """Warning after the debounce, critical when still wet and unacknowledged; an
+    intermittent leak clears ``intermittent_s`` after its last spell began, if dry."""
     code = cond[i, H_WATER]
     ws = fs[i, S_WET_SINCE]
     w_due = ws + pp[P_WATER_DEBOUNCE]
     c_due = ws + pp[P_WATER_CRITICAL]
-    crit = c_due <= t and not bs[i, B_WATER_ACK] and code < 3
-    if crit:
-        _emit(cond, bs, out, kk, H_WATER, i, 3, c_due, 1.0, D_UNACK)
+    new, ts, det = 0, t, D_NONE
+    if c_due <= t and not bs[i, B_WATER_ACK] and code < 3:
+        new, ts, det = 3, c_due, D_UNACK
     elif w_due <= t and code < 2:
-        _emit(cond, bs, out, kk, H_WATER, i, 2, w_due, 1.0, D_WET)
+        new, ts, det = 2, w_due, D_WET
+    if new > 0 and _emit(cond, bs, out, kk, H_WATER, i, new, ts, 1.0, det) and code == 0:
+        bs[i, B_WATER_INT] = False  # raised as a steady leak
+    quiet = fs[i, S_SP_LAST] + pp[P_INT_S]
+    if code > 0 and bs[i, B_WATER_INT] and ws != ws and quiet <= t:  # noqa: PLR0124
+        _emit(cond, bs, out, kk, H_WATER, i, 0, quiet, 0.0, D_NONE)
+
+
+@_inline
+def _water_due(fs, bs, cond, pp, i):
+    code = cond[i, H_WATER]
+    ws = fs[i, S_WET_SINCE]
+    due = _fmin(ws + pp[P_WATER_DEBOUNCE] if code < 2 else NAN,
+                ws + pp[P_WATER_CRITICAL] if code < 3 and not bs[i, B_WATER_ACK] else NAN)
+    if code > 0 and bs[i, B_WATER_INT] and ws != ws:  # noqa: PLR0124
+        due = _fmin(due, fs[i, S_SP_LAST] + pp[P_INT_S])
+    return due
 
 
 @_hot
-def _water(fs, nd, bs, cond, out, kk, pp, i, t, wet):
+def _water(fs, nd, bs, cond, out, kk, pp, spell, i, t, wet):
+    """Wet starts the timers; dry clears at once (an intermittent leak: once quiet for
+    ``intermittent_s``) and forgets the acknowledgement; a third wet spell within
+    ``intermittent_s`` of the one before is an intermittent leak."""
     _water_step(fs, bs, cond, out, kk, pp, i, t)
     on = wet == 1.0
-    fs[i, S_WET_SINCE] = _keep_or(fs[i, S_WET_SINCE], on, t)
-    bs[i, B_WATER_ACK] = bs[i, B_WATER_ACK] and on
-    new = cond[i, H_WATER] if on else 0
-    _emit(cond, bs, out, kk, H_WATER, i, new, t, wet,
-          D_UNACK if new == 3 else D_WET if new == 2 else D_NONE)
-    _water_step(fs, bs, cond, out, kk, pp, i, t)
     ws = fs[i, S_WET_SINCE]
-    _lower_due(nd, i, _fmin(ws + pp[P_WATER_DEBOUNCE], ws + pp[P_WATER_CRITICAL]))
+    onset = on and ws != ws  # noqa: PLR0124
+    fs[i, S_WET_SINCE] = _keep_or(ws, on, t)
+    code = cond[i, H_WATER]
+    holds = code > 0 and bs[i, B_WATER_INT] and t < fs[i, S_SP_LAST] + pp[P_INT_S]
+    bs[i, B_WATER_ACK] = bs[i, B_WATER_ACK] and (on or holds)
+    new = code if (on or holds) else 0
+    _emit(cond, bs, out, kk, H_WATER, i, new, t, wet, D_NONE)
+    if spell == H_WATER and onset:
+        _spell(fs, pp, i, t)
+        if cond[i, H_WATER] == 0 and _in_run(fs, pp, i, t) and _emit(
+                cond, bs, out, kk, H_WATER, i, 2, t, wet, D_INTERMITTENT):
+            bs[i, B_WATER_INT] = True
+    _water_step(fs, bs, cond, out, kk, pp, i, t)
+    _lower_due(nd, i, _water_due(fs, bs, cond, pp, i))
 
 
 @_hot
 def _smoke_step(fs, cond, bs, out, kk, i, t):
-    code = cond[i, H_SMOKE]
+    """A hushed alarm re-arms when the hush ends and the alarm is still on."""
     until = fs[i, S_UNTIL]
-    if code == 1 and until <= t:
+    if cond[i, H_SMOKE] == 1 and until <= t:
         _emit(cond, bs, out, kk, H_SMOKE, i, 3, until, 1.0, D_REARMED)
 
 
 @_hot
 def _smoke(fs, cond, bs, out, kk, i, t, smoke):
+    """The device's own alarm is critical at once; its end clears."""
     _smoke_step(fs, cond, bs, out, kk, i, t)
     code = cond[i, H_SMOKE]
     new = (3 if code == 0 else code) if smoke == 1.0 else 0
@@ -412,13 +544,19 @@ def _smoke(fs, cond, bs, out, kk, i, t, smoke):
 
 @_hot
 def _door_step(fs, cond, bs, out, kk, pp, i, t):
-    code = cond[i, H_DOOR_OPEN]
+    """Held-open warning after ``door_open_max_s``; the night warning ends at the night's end."""
     o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX]
-    if o_due <= t and code < 2:
+    if o_due <= t and cond[i, H_DOOR_OPEN] < 2:
         _emit(cond, bs, out, kk, H_DOOR_OPEN, i, 2, o_due, 1.0, D_HELD)
     until = fs[i, S_UNTIL]
     if cond[i, H_DOOR_NIGHT] > 0 and until <= t:
         _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, 0, until, NAN, D_NONE)
+
+
+@_inline
+def _door_due(fs, cond, pp, i):
+    return _fmin(fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX] if cond[i, H_DOOR_OPEN] < 2 else NAN,
+                 fs[i, S_UNTIL] if cond[i, H_DOOR_NIGHT] > 0 else NAN)
 
 
 @_hot
@@ -426,13 +564,12 @@ def _door(fs, nd, cond, bs, out, kk, pp, tz, elderly, i, t, opened):
     """A door reading that may change a condition (see _row for the others)."""
     is_open = opened == 1.0
     _door_step(fs, cond, bs, out, kk, pp, i, t)
-    was_open = fs[i, S_OPEN_SINCE] == fs[i, S_OPEN_SINCE]
+    was_open = fs[i, S_OPEN_SINCE] == fs[i, S_OPEN_SINCE]  # noqa: PLR0124
     if is_open != was_open:
         fs[i, S_W_BASE] = t
     fs[i, S_OPEN_SINCE] = (fs[i, S_OPEN_SINCE] if was_open else t) if is_open else NAN
     code = cond[i, H_DOOR_OPEN]
-    new = code if is_open else 0
-    _emit(cond, bs, out, kk, H_DOOR_OPEN, i, new, t, opened, D_NONE)
+    _emit(cond, bs, out, kk, H_DOOR_OPEN, i, code if is_open else 0, t, opened, D_NONE)
     local = (t + tz) % DAY_S
     start = pp[P_NIGHT_START_H] * 3600.0
     end = pp[P_NIGHT_END_H] * 3600.0
@@ -446,15 +583,23 @@ def _door(fs, nd, cond, bs, out, kk, pp, tz, elderly, i, t, opened):
     _emit(cond, bs, out, kk, H_DOOR_NIGHT, i, new, t, opened,
           D_NIGHT if new == 2 else D_NONE)
     _door_step(fs, cond, bs, out, kk, pp, i, t)
-    o_due = fs[i, S_OPEN_SINCE] + pp[P_DOOR_OPEN_MAX] if cond[i, H_DOOR_OPEN] < 2 else NAN
-    n_due = fs[i, S_UNTIL] if cond[i, H_DOOR_NIGHT] > 0 else NAN
-    _lower_due(nd, i, _fmin(o_due, n_due))
+    _lower_due(nd, i, _door_due(fs, cond, pp, i))
+
+
+@_inline
+def _healthy(cond, bs, away, i):
+    """Whether a welfare door sensor can be trusted: online, battery not dead, the
+    household not away, not in maintenance."""
+    return (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
+            and not bs[i, B_MAINT])
 
 
 @_hot
 def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
-    healthy = (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
-               and not bs[i, B_MAINT])
+    """Warning 24 h, critical 48 h after the last door activity, while the sensor is
+    healthy; while it is not, cleared (``sensor_fault`` / ``away``), and the clock
+    restarts when it is healthy again."""
+    healthy = _healthy(cond, bs, away, i)
     wb = fs[i, S_W_BASE]
     if (healthy and bs[i, B_WELFARE_BLIND]) or wb != wb:  # noqa: PLR0124
         wb = _fmax(wb, t)
@@ -462,12 +607,9 @@ def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
     bs[i, B_WELFARE_BLIND] = not healthy
     w_due = wb + pp[P_WELFARE_WARN]
     c_due = wb + pp[P_WELFARE_CRIT]
-    code = cond[i, H_WELFARE]
     lvl = 3 if c_due <= t else 2 if w_due <= t else 0
     new = lvl if healthy else 0
     ts = c_due if new == 3 else w_due if new == 2 else t
-    if new == code:
-        ts = t
     if new > 0:
         why = D_NONE
     elif away:
@@ -477,20 +619,24 @@ def _welfare(fs, nd, bs, cond, out, kk, pp, away, i, t):
     else:
         why = D_DOOR_ACTIVITY
     _emit(cond, bs, out, kk, H_WELFARE, i, new, ts, NAN, why)
-    # doors.welfare_dues
-    healthy = (cond[i, H_OFFLINE] == 0 and cond[i, H_BATTERY] < 3 and not away
-               and not bs[i, B_MAINT])
-    code = cond[i, H_WELFARE]
-    wb = fs[i, S_W_BASE]
-    due = _fmin(wb + pp[P_WELFARE_WARN] if code < 2 else NAN,
-                wb + pp[P_WELFARE_CRIT] if code < 3 else NAN)
-    if wb != wb:  # noqa: PLR0124
-        due = -np.inf
+    _lower_due(nd, i, _welfare_due(fs, bs, cond, pp, away, i))
+
+
+@_inline
+def _welfare_due(fs, bs, cond, pp, away, i):
+    """The next welfare deadline (-inf: health changed since the last step, the clock
+    must restart or stop now; NaN: none)."""
+    healthy = _healthy(cond, bs, away, i)
     if healthy == bs[i, B_WELFARE_BLIND]:
-        due = -np.inf
-    elif not healthy:
-        due = NAN
-    _lower_due(nd, i, due)
+        return -np.inf
+    if not healthy:
+        return NAN
+    wb = fs[i, S_W_BASE]
+    if wb != wb:  # noqa: PLR0124
+        return -np.inf
+    code = cond[i, H_WELFARE]
+    return _fmin(wb + pp[P_WELFARE_WARN] if code < 2 else NAN,
+                 wb + pp[P_WELFARE_CRIT] if code < 3 else NAN)
 
 
 # --- the batch ---------------------------------------------------------------------
@@ -504,7 +650,7 @@ def _val(values, clean, first, r, j):
 
 @_inline
 def _impossible(x, lo, hi, flag):
-    """health.plausible for one value: outside [lo, hi], or a flag strictly inside (0, 1)."""
+    """Outside [lo, hi], or a flag strictly inside (0, 1)."""
     return x < lo or x > hi or (flag and x * (x - 1.0) < 0.0)
 
 
@@ -515,24 +661,25 @@ def _bad_fields(values, lo, hi, boolean, bad):
     for j in range(values.shape[0] - 1, -1, -1):  # last field first: the first one wins
         a, b, flag = lo[j], hi[j], boolean[j]
         for r in range(values.shape[1]):
-            x = values[j, r]
-            if _impossible(x, a, b, flag):
+            if _impossible(values[j, r], a, b, flag):
                 bad[r] = j + 1
 
 
 @_inline
-def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,  # noqa: PLR0915
-         elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean, r,
-         i, t, now):
-    """One accepted reading of device ``i`` at event time ``t`` (engine._round, one row).
-    ``bad[r]``: 1 + the first field of the row with a physically impossible value, 0
-    when none; ``clean`` is scratch for such a row's values (impossible ones NaN)."""
+def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, ktab,  # noqa: PLR0915
+         welfare, elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad,
+         clean, r, i, t, now):
+    """One accepted reading of device ``i`` at event time ``t``. ``bad[r]``: 1 + the
+    first field of the row with a physically impossible value, 0 when none; ``clean``
+    is scratch for such a row's values (impossible ones NaN). A rule whose device is
+    quiet (nothing raised, no timer running) and whose value is below every level of
+    every profile (``floors``) would change nothing, and is not called."""
     pr = prof[i]
     pp = pmat[pr]
-    ls = _fmax(fs[i, S_LAST_SEEN], t)
-    fs[i, S_LAST_SEEN] = ls
     if cond[i, H_OFFLINE] > 0 or cond[i, H_UNPROTECTED] > 0:
-        _seen(fs, nd, cond, bs, out, kk, pp, hb[i], i, t, now, ls)
+        _seen(fs, nd, cond, bs, out, kk, pp, hb[i], i, t, now)
+    else:
+        fs[i, S_LAST_SEEN] = _fmax(fs[i, S_LAST_SEEN], t)
     first = bad[r] - 1
     if first >= 0:  # impossible values count as absent, the first one is reported
         for j in range(N_FIELDS):
@@ -549,15 +696,16 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
     if x == x and (x == 1.0 or cond[i, H_TAMPER] > 0):  # noqa: PLR0124
         _emit(cond, bs, out, kk, H_TAMPER, i, 2 if x == 1.0 else 0, t, x,
               D_TAMPER if x == 1.0 else D_NONE)
+    spell = ktab[kind[i], 1]
     x = _val(values, clean, first, r, F_LEL)
     if x == x:  # noqa: PLR0124
         timer = _fmin(_fmin(fs[i, S_GAS_WS], fs[i, S_GAS_CS]), fs[i, S_GAS_CLR])
         if x >= floors[0] or cond[i, H_GAS] > 0 or timer == timer:  # noqa: PLR0124
-            _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, i, t, x)
+            _gas(fs, nd, gas_lel, cond, bs, out, kk, pp, spell, i, t, x)
     x = _val(values, clean, first, r, F_CO)
     if x == x and (x > 0 or cond[i, H_CO] > 0 or fs[i, S_CO_PPM] > 0  # noqa: PLR0124
                    or fs[i, S_CO_CLR] == fs[i, S_CO_CLR]):  # 0 ppm of a quiet device: skip
-        _co(fs, nd, cond, bs, out, kk, pp, co_x, co_rates[pr], i, t, x)
+        _co(fs, nd, cond, bs, out, kk, pp, co_x, co_rates[pr], spell, i, t, x)
     x = _val(values, clean, first, r, F_TEMP)
     if x == x:  # noqa: PLR0124
         if x >= floors[1] or cond[i, H_HEAT] > 0:
@@ -567,7 +715,7 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
     x = _val(values, clean, first, r, F_WATER)
     if x == x and (x == 1.0 or cond[i, H_WATER] > 0  # noqa: PLR0124
                    or fs[i, S_WET_SINCE] == fs[i, S_WET_SINCE] or bs[i, B_WATER_ACK]):
-        _water(fs, nd, bs, cond, out, kk, pp, i, t, x)
+        _water(fs, nd, bs, cond, out, kk, pp, spell, i, t, x)
     x = _val(values, clean, first, r, F_OPEN)
     if x == x:  # noqa: PLR0124
         os = fs[i, S_OPEN_SINCE]
@@ -577,17 +725,17 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
                 or ((was_open or is_open) and math.isfinite(pp[P_DOOR_OPEN_MAX]))
                 or (is_open and not was_open and welfare[i])):
             _door(fs, nd, cond, bs, out, kk, pp, tz, elderly[i] and hh[i] >= 0, i, t, x)
-        else:  # no condition can change: only the door's state moves (doors.door_quiet)
+        else:  # no condition can change: only the door's state moves
             if is_open != was_open:
                 fs[i, S_W_BASE] = t
             fs[i, S_OPEN_SINCE] = (os if was_open else t) if is_open else NAN
     x = _val(values, clean, first, r, F_SMOKE)
     if x == x and (x == 1.0 or cond[i, H_SMOKE] > 0):  # noqa: PLR0124
         _smoke(fs, cond, bs, out, kk, i, t, x)
-    j = primary[kind[i]]
+    j = ktab[kind[i], 0]
     if j >= 0:
         x = _val(values, clean, first, r, j)
-        if x == x:  # noqa: PLR0124 - the stuck rule
+        if x == x:  # noqa: PLR0124 - the stuck rule: the main analog value unchanged for days
             same = x == fs[i, S_STUCK_VAL] and not (x == 0.0 and pp[P_STUCK_IGNORE_ZERO] > 0)
             since = fs[i, S_STUCK_SINCE] if same else t
             fs[i, S_STUCK_SINCE] = since
@@ -602,8 +750,8 @@ def _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welf
 
 @_hot
 def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond, out, kk, mark,
-                pmat, prof, hb, kind, primary, welfare, elderly, hh, away, co_x, co_rates, lo, hi,
-                boolean, floors, tz, device_idx, seq, values, bad, clean, now):
+                pmat, prof, hb, kind, ktab, welfare, elderly, hh, away, co_x,
+                co_rates, lo, hi, boolean, floors, tz, device_idx, seq, values, bad, clean, now):
     """Apply rows ``order[start:total]`` while ``out`` has room for another row's
     transitions; returns (where it stopped, rows dropped as late or duplicate)."""
     dropped = 0
@@ -630,9 +778,9 @@ def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond,
             continue
         fs[i, S_LAST_TS] = t
         last_seq[i] = q
-        _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, primary, welfare,
-             elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values, bad, clean,
-             r, i, t, now)
+        _row(fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, kind, ktab,
+             welfare, elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz, values,
+             bad, clean, r, i, t, now)
     clean[0] = sink  # scratch: the store keeps the loads above
     return total, dropped
 
@@ -640,7 +788,8 @@ def _apply_rows(start, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond,
 @_hot
 def _sort_groups(rows, device_idx, t_eff, seq):
     """Sort each run of one device's rows by (event time, seq), in place (insertion sort:
-    a device has a few rows in a batch, mostly in order already)."""
+    a device has a few rows in a batch, mostly in order already; stable, so of two rows
+    with the same (ts, seq) the first to arrive is applied and the second dropped)."""
     a = 0
     m = len(rows)
     while a < m:
@@ -667,7 +816,7 @@ def _grow(out, k):
 
 
 @_jit_nogil
-def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind, primary,
+def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, kind, ktab,
                 welfare, elderly, hh, away, co_x, co_rates, lo, hi, boolean, floors, tz,
                 device_idx, ts, recv_ts, seq, values, now, max_future_s):
     """Apply a batch; returns (the output buffer, ``out`` or a larger copy; how many
@@ -676,11 +825,12 @@ def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, 
     Arguments are the engine's: ``fs`` / ``bs`` the state's float and bool blocks
     (device, column), ``nd`` its ``next_due``, ``cond`` the (device, hazard) codes,
     ``pmat`` the parameters (profile, name), ``floors`` the gas, heat and battery floors
-    of :class:`RuleParams`, ``primary`` per kind code the field the stuck rule watches
-    (-1: none), ``welfare`` the welfare doors, ``mark`` zeroed scratch (one byte per
-    device, zero again on return), ``values`` the batch's (field, row) values. Rows of
-    one device are applied in ``(ts, seq)`` order; a row not newer than the last one
-    applied to its device is dropped.
+    of :class:`RuleParams`, ``ktab`` per kind code the field the stuck rule watches and
+    the hazard whose spells the intermittent rule counts (-1: none),
+    ``welfare`` the welfare doors, ``mark`` zeroed scratch (one byte per device, zero
+    again on return), ``values`` the batch's (field, row) values. Rows of one device are
+    applied in ``(ts, seq)`` order; a row not newer than the last one applied to its
+    device is dropped.
     """
     n = len(device_idx)
     n_dev = len(prof)
@@ -724,23 +874,178 @@ def apply_batch(fs, bs, nd, gas_lel, last_seq, cond, out, mark, pmat, prof, hb, 
     k = 0
     while True:
         k, d = _apply_rows(k, total, order, t_eff, fs, bs, nd, gas_lel, last_seq, cond, out, kk,
-                           mark, pmat, prof, hb, kind, primary, welfare, elderly, hh, away, co_x,
-                           co_rates, lo, hi, boolean, floors, tz, device_idx, seq, values, bad,
-                           clean, now)
+                           mark, pmat, prof, hb, kind, ktab, welfare, elderly, hh,
+                           away, co_x, co_rates, lo, hi, boolean, floors, tz, device_idx, seq,
+                           values, bad, clean, now)
         dropped += d
         if k >= total:
             return out, kk[0], dropped
         out = _grow(out, kk[0])
 
 
-def warm_up() -> None:
-    """Compile the kernel (or load it from Numba's cache) now rather than on the first
-    batch: a cold compile takes tens of seconds. ``scripts/setup`` runs this."""
+# --- the sweep ---------------------------------------------------------------------
+
+
+@_inline
+def _due(fs, bs, cond, pmat, prof, hb, co_x, co_rates, welfare, hh, away, epoch, i):
+    """The exact next deadline of device ``i`` (inf: none)."""
+    pr = prof[i]
+    pp = pmat[pr]
+    due = _fmin(_offline_due(fs, cond, pp, hb[i], epoch, i),
+                fs[i, S_REMIND_AT] if cond[i, H_BATTERY] >= 2 else NAN)
+    due = _fmin(due, _gas_due(fs, cond, pp, i))
+    tau = _co_tau(pp)
+    eq = _co_rate(co_x, co_rates[pr], fs[i, S_CO_PPM]) * tau
+    due = _fmin(due, _co_due(fs, cond, pp, i,
+                             _co_cross(fs, i, eq, tau, pp[P_CO_ALARM_DOSE])))
+    due = _fmin(due, fs[i, S_UNTIL] if cond[i, H_SMOKE] == 1 else NAN)
+    due = _fmin(due, _water_due(fs, bs, cond, pp, i))
+    due = _fmin(due, _door_due(fs, cond, pp, i))
+    if welfare[i]:
+        due = _fmin(due, _welfare_due(fs, bs, cond, pp, away[hh[i]], i))
+    return np.inf if due != due else due  # noqa: PLR0124
+
+
+@_hot
+def _sweep_from(start, fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, co_x, co_rates,
+                welfare, hh, away, epoch, now):
+    """The absence rules of the devices from ``start`` on whose deadline has passed,
+    while ``out`` has room; returns where it stopped."""
+    for i in range(start, len(nd)):
+        if nd[i] > now:
+            continue
+        if kk[0] + MAX_PER_ROW > len(out):
+            return i
+        nd[i] = np.inf  # devices in maintenance wait for set_maintenance(off)
+        if bs[i, B_MAINT]:
+            continue
+        pr = prof[i]
+        pp = pmat[pr]
+        _offline_step(fs, cond, bs, out, kk, pp, hb[i], welfare[i], epoch, i, now)
+        _battery_remind(fs, cond, out, kk, pp, i, now)
+        _gas_step(fs, gas_lel, cond, bs, out, kk, pp, i, now)
+        tau = _co_tau(pp)
+        _co_step(fs, cond, bs, out, kk, pp, i, now,
+                 _co_rate(co_x, co_rates[pr], fs[i, S_CO_PPM]) * tau)
+        _smoke_step(fs, cond, bs, out, kk, i, now)
+        _water_step(fs, bs, cond, out, kk, pp, i, now)
+        _door_step(fs, cond, bs, out, kk, pp, i, now)
+        if welfare[i]:
+            _welfare(fs, nd, bs, cond, out, kk, pp, away[hh[i]], i, now)
+        nd[i] = _due(fs, bs, cond, pmat, prof, hb, co_x, co_rates, welfare, hh, away, epoch, i)
+    return len(nd)
+
+
+@_jit_nogil
+def sweep(fs, bs, nd, gas_lel, cond, out, pmat, prof, hb, co_x, co_rates, welfare, hh, away,
+          epoch, now):
+    """Absence rules for every device whose ``next_due`` has passed (offline,
+    unprotected, battery reminders, hold timers, hush re-arm, door and welfare
+    clocks); returns (the output buffer, ``out`` or a larger copy; how many transitions
+    it holds). ``epoch``: the first ``now`` the engine saw."""
+    kk = np.zeros(1, dtype=np.int64)
+    i = 0
+    while True:
+        i = _sweep_from(i, fs, bs, nd, gas_lel, cond, out, kk, pmat, prof, hb, co_x, co_rates,
+                        welfare, hh, away, epoch, now)
+        if i >= len(nd):
+            return out, kk[0]
+        out = _grow(out, kk[0])
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+@_jit
+def command(op, i, ts, now, fs, bs, nd, cond, out, pmat, prof, hb):
+    """One command for device ``i`` at ``now``; returns how many transitions it wrote
+    to ``out`` (which has room for :data:`MAX_PER_ROW`). ``ts`` is the time of an
+    availability message; the engine sets a household's away flag before OP_AWAY and
+    OP_BACK reach its welfare doors.
+
+    OP_ONLINE / OP_OFFLINE: an availability message (offline raises OFFLINE at once,
+    detail ``availability``; online clears it when the device is not stale).
+    OP_AWAY / OP_BACK (welfare doors): away clears welfare (``away``); back restarts
+    the welfare clock. OP_MAINT_ON / OP_MAINT_OFF: maintenance mode; entering clears
+    everything raised (``maintenance``). OP_HUSH: a sounding smoke alarm drops to
+    info (``hushed``) until ``smoke_hush_s`` passes. OP_ACK: a wet leak sensor that
+    someone acknowledged stays a warning.
+    """
+    kk = np.zeros(1, dtype=np.int64)
+    pp = pmat[prof[i]]
+    if op == OP_ONLINE:
+        _seen(fs, nd, cond, bs, out, kk, pp, hb[i], i, ts, now)
+    elif op == OP_OFFLINE:
+        code = cond[i, H_OFFLINE]
+        _emit(cond, bs, out, kk, H_OFFLINE, i, 2 if code == 0 else code, ts, NAN,
+              D_AVAILABILITY)
+    elif op == OP_AWAY:
+        _emit(cond, bs, out, kk, H_WELFARE, i, 0, now, NAN, D_AWAY)
+    elif op == OP_BACK:
+        fs[i, S_W_BASE] = _fmax(fs[i, S_W_BASE], now)
+    elif OP_MAINT_ON <= op <= OP_MAINT_OFF:
+        on = op == OP_MAINT_ON
+        if on and not bs[i, B_MAINT]:
+            for h in range(N_HAZARDS):
+                if cond[i, h] > 0:
+                    cond[i, h] = 0
+                    _put(out, kk, i, h, 0, now, NAN, D_MAINTENANCE)
+        bs[i, B_MAINT] = on
+    elif op == OP_HUSH:
+        if cond[i, H_SMOKE] < 3:
+            return 0
+        fs[i, S_UNTIL] = now + pp[P_SMOKE_HUSH]
+        cond[i, H_SMOKE] = 1
+        _put(out, kk, i, H_SMOKE, 1, now, 1.0, D_HUSHED)
+    elif op == OP_ACK:
+        if cond[i, H_WATER] == 0:
+            return 0
+        bs[i, B_WATER_ACK] = True
+    nd[i] = -np.inf  # the next sweep looks at this device
+    return kk[0]
+
+
+# --- start-up ----------------------------------------------------------------------
+
+
+def _cached() -> bool:
+    """Whether Numba's cache holds valid machine code for every entry point (reads
+    Numba's cache index, an internal API: when it moves, this answers False and the
+    start-up only says a little more than it needs to)."""
+    try:
+        return all(bool(f._cache._cache_file._load_index())  # noqa: SLF001
+                   for f in (apply_batch, sweep, command))
+    except Exception:  # noqa: BLE001 - any change in Numba's internals: assume a compile
+        return False
+
+
+def cache_dir() -> str:
+    """Where Numba keeps (or would keep) the compiled kernel."""
+    try:
+        return str(apply_batch._cache._cache_path)  # noqa: SLF001
+    except Exception:  # noqa: BLE001 - Numba internals moved
+        return "Numba's cache directory"
+
+
+def warm_up() -> float:
+    """Compile the kernel, or load it from Numba's cache, now rather than on the first
+    batch; returns the seconds it took. A cold compile takes about half a minute (more
+    on a loaded machine), so it says so, once, before it starts, and when it is done.
+
+    The compiled code goes where Numba puts its cache: ``NUMBA_CACHE_DIR`` when set
+    (a read-only install sets it to a writable directory, or ships the directory
+    compiled at build time), else beside this file, else Numba's per-user cache.
+    """
     from alerts.rules.engine import RuleEngine  # the engine imports this module
     from sensors.batch import ReadingBatch, Row
     from sensors.fields import DeviceKind
     from sensors.registry import KIND_CODE, DeviceTable
 
+    cold = not _cached()
+    if cold:
+        log.warning("compiling the rule kernel (first start, about 30 s; kept in %s)...",
+                    cache_dir())
+    start = time.perf_counter()
     table = DeviceTable(
         community="warm-up", ids=["d0"], index={"d0": 0},
         kind=np.array([KIND_CODE[DeviceKind.GAS]], dtype=np.int8),
@@ -748,4 +1053,11 @@ def warm_up() -> None:
         unit=np.array([-1], dtype=np.int32), elderly_alone=np.array([False]))
     values = [NAN] * N_FIELDS
     values[F_LEL] = 1.0
-    RuleEngine(table).evaluate(ReadingBatch.from_rows([Row("d0", 0, 1.0, 1.0, 1, values)]), 1.0)
+    eng = RuleEngine(table)
+    eng.evaluate(ReadingBatch.from_rows([Row("d0", 0, 1.0, 1.0, 1, values)]), 1.0)
+    eng.sweep(2.0)
+    eng.acknowledge(0, Hazard.WATER_LEAK, 3.0)
+    took = time.perf_counter() - start
+    if cold:
+        log.warning("... rule kernel compiled in %.1f s", took)
+    return took

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from alerts.rules.kernel import PARAM_NAMES
 from sensors.errors import SiteError
 from sensors.fields import DeviceKind
 from sensors.registry import KIND_CODES, DeviceTable
@@ -65,6 +66,9 @@ DEFAULTS: dict[str, tuple[float, str]] = {
     "stuck_s": (3 * DAY_S, "issue 3: the same analog value for days"),
     "stuck_ignore_zero": (0.0, "gas and CO read 0 in clean air; see KIND_DEFAULTS"),
     "maintenance": (0.0, "GB/T 45839-2025 5.8.4"),
+    "intermittent_spells": (3.0, "house choice (no standard): three short spells make a run"),
+    "intermittent_s": (600.0, "house choice (no standard): each spell within 10 min of the last"),
+    "co_intermittent_ppm": (100.0, "EN 50291-1: 100 ppm must alarm within 10-40 min"),
 }
 
 # Built-in defaults that differ by kind.
@@ -92,7 +96,9 @@ CO_CURVE: tuple[tuple[float, float], ...] = (
     (1000.0, 0.5),
 )
 
-NAMES: tuple[str, ...] = tuple(DEFAULTS)
+# the columns of the kernel's parameter matrix, in its order
+NAMES: tuple[str, ...] = PARAM_NAMES
+assert set(NAMES) == set(DEFAULTS), "params.DEFAULTS and kernel.PARAM_NAMES differ"
 assert set(NAMES) == set(RuleSet.model_fields), "params.DEFAULTS and topology.rules.RuleSet differ"
 
 
@@ -118,7 +124,7 @@ class RuleParams:
     def __post_init__(self) -> None:
         v = self.values
         # Below these (over every profile) a reading of a quiet device changes nothing:
-        # the engine skips such rows (see alerts/rules/hazards.py).
+        # the kernel skips such rows (see alerts/rules/kernel.py).
         self.floor = {
             "gas": float(np.min([v["gas_warn_lel"], v["gas_crit_lel"], v["gas_evacuate_lel"]])),
             "heat": float(np.min([v["heat_alarm_c"], v["heat_prewarn_c"], v["heat_ror_alarm_c"],

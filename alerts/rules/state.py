@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from alerts.rules.kernel import BOOL_BLOCK, FLOAT_BLOCK, HAZARD_NAMES
 from alerts.rules.types import Hazard, Severity
 
-HAZARDS: tuple[Hazard, ...] = tuple(Hazard)
+HAZARDS: tuple[Hazard, ...] = tuple(Hazard(name) for name in HAZARD_NAMES)
 H: dict[Hazard, int] = {h: i for i, h in enumerate(HAZARDS)}
 CODE_SEVERITY: tuple[Severity | None, ...] = (
     None, Severity.INFO, Severity.WARNING, Severity.CRITICAL, Severity.CRITICAL,
@@ -34,17 +35,12 @@ CODE_SEVERITY: tuple[Severity | None, ...] = (
 F64 = npt.NDArray[np.float64]
 
 # The float64 and bool per-device arrays are columns of one block each, a row per
-# device, in this order; ``cond`` is the transpose of a (device, hazard) block. The
-# compiled kernel (alerts.rules.kernel) reads one device's state from a few cache
-# lines instead of one line per array. ``next_due`` stays a plain array: the sweep
-# scans all of it.
-FLOAT_BLOCK: tuple[str, ...] = (
-    "last_seen", "last_ts", "gas_ws", "gas_cs", "gas_clr", "co_dose", "co_t",
-    "co_ppm", "co_clr", "heat_c", "heat_t", "wet_since", "open_since", "w_base", "until",
-    "remind_at", "stuck_val", "stuck_since",
-)
-BOOL_BLOCK: tuple[str, ...] = ("maint", "water_ack", "welfare_blind")
+# device, in the kernel's order (alerts.rules.kernel.FLOAT_BLOCK, BOOL_BLOCK); ``cond``
+# is the transpose of a (device, hazard) block. The kernel reads one device's state from
+# a few cache lines instead of one line per array. ``next_due`` stays a plain array.
 _BLOCKS = ("fblock", "bblock")
+# state added after snapshots were first kept, with its fresh value
+_ADDED: dict[str, float] = {"sp_last": np.nan, "sp_n": np.nan, "water_int": False}
 
 
 def _nan(n: int) -> F64:
@@ -81,6 +77,9 @@ class State:
     remind_at: F64  # battery: next daily reminder
     stuck_val: F64
     stuck_since: F64
+    sp_last: F64  # intermittent rule: when the last hazard spell began
+    sp_n: F64  # intermittent rule: spells in the current run
+    water_int: npt.NDArray[np.bool_]  # the raised water condition is intermittent
     away: npt.NDArray[np.bool_]
     hh_grp_ts: F64
     hh_grp_dev: npt.NDArray[np.int32]
@@ -124,7 +123,9 @@ class State:
         return {name: getattr(self, name).copy() for name in self.arrays}
 
     def restore(self, snap: dict[str, npt.NDArray[np.generic]]) -> None:
-        """Load a snapshot taken from state of the same shape.
+        """Load a snapshot taken from state of the same shape. A snapshot from before
+        the intermittent rule (no ``sp_last``, ``sp_n``, ``water_int``) loads with those
+        fresh.
 
         Raises:
             ValueError: a name is missing or an array has another shape or dtype.
@@ -132,12 +133,18 @@ class State:
         for name in self.arrays:
             new = snap.get(name)
             if new is None:
+                if name in _ADDED:
+                    continue
                 raise ValueError(f"snapshot lacks {name!r}")
             cur = getattr(self, name)
             if new.shape != cur.shape:
                 raise ValueError(f"snapshot {name!r}: shape {new.shape} != {cur.shape}")
         for name in self.arrays:  # in place: the blocks' rows stay the named arrays
-            getattr(self, name)[...] = np.asarray(snap[name]).astype(getattr(self, name).dtype)
+            cur = getattr(self, name)
+            if name in snap:
+                cur[...] = np.asarray(snap[name]).astype(cur.dtype)
+            else:
+                cur[...] = _ADDED[name]
 
     def nbytes_per_device(self) -> float:
         """Bytes of state per device (household and unit arrays included)."""

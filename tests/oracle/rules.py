@@ -1,10 +1,11 @@
-"""A plain-Python scalar implementation of every rule, one reading at a time.
+"""The oracle: a plain-Python scalar statement of every rule, one reading at a time.
 
-Layer: pure core, test and benchmark support. It states the rules the way a person
-would read them; ``tests/unit/rules/test_equivalence.py`` asserts the vectorised
-:class:`alerts.rules.engine.RuleEngine` emits exactly the same transitions on random
-streams, and ``bench/rules.py`` measures both on the same data. It shares only the
-parameters (:mod:`alerts.rules.params`) and the hazard list with the engine.
+Test and benchmark support, not shipped. It states the rules the way a person would
+read them; ``tests/unit/rules/test_equivalence.py`` and ``test_streams.py`` assert the
+production engine (:class:`alerts.rules.engine.RuleEngine`, compiled by Numba) emits
+the same transitions and keeps the same state on random streams, and
+``bench/rules.py`` measures both on the same data. It shares only the parameters
+(:mod:`alerts.rules.params`) and the hazard list with the engine.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ HI = {h: i for i, h in enumerate(HAZARDS)}
 NAMES_F = tuple(f.name for f in FIELDS)
 PRIMARY = {DeviceKind.GAS: "lel_pct", DeviceKind.CO: "co_ppm", DeviceKind.HEAT: "temp_c",
            DeviceKind.SMOKE: "temp_c"}
+# the hazard whose short spells the intermittent rule counts, per kind
+SPELL = {DeviceKind.GAS: Hazard.GAS, DeviceKind.CO: Hazard.CO,
+         DeviceKind.WATER: Hazard.WATER_LEAK}
 
 
 def _isnan(x: float) -> bool:
@@ -80,6 +84,14 @@ class Dev:
     remind_at: float = NAN
     stuck_val: float = NAN
     stuck_since: float = NAN
+    sp_last: float = NAN  # when the last spell of the kind's hazard began
+    sp_n: float = NAN  # spells in the current run
+    water_int: bool = False  # the raised water condition is intermittent
+
+    @property
+    def spell(self) -> Hazard | None:
+        """The hazard whose spells this device's intermittent rule counts."""
+        return SPELL.get(self.kind)
 
     @property
     def welfare(self) -> bool:
@@ -88,7 +100,7 @@ class Dev:
 
 
 class ReferenceEngine:
-    """The scalar twin of :class:`alerts.rules.engine.RuleEngine` (same public calls)."""
+    """The scalar oracle of :class:`alerts.rules.engine.RuleEngine` (same public calls)."""
 
     def __init__(self, table: DeviceTable, params: RuleParams | None = None) -> None:
         params = params if params is not None else build_params(table)
@@ -158,6 +170,8 @@ class ReferenceEngine:
                 ts = float(batch.recv_ts[r])
             if 0 <= i < len(self.devs) and not _isnan(ts):
                 rows.append((i, ts, int(batch.seq[r]), batch.values[r].tolist()))
+            else:  # no such device, or no time at all: dropped, counted
+                self.late_dropped += 1
         rows.sort(key=lambda x: (x[0], x[1], x[2]))
         for i, ts, seq, vals in rows:
             self._reading(i, ts, seq, vals, now)
@@ -260,7 +274,9 @@ class ReferenceEngine:
         dev = self.devs[i]
         p = dev.p
         self._gas_step(i, t)
-        dev.gas_ws = _keep_or(dev.gas_ws, lel >= p["gas_warn_lel"], t)
+        warn = lel >= p["gas_warn_lel"]
+        onset = warn and _isnan(dev.gas_ws)
+        dev.gas_ws = _keep_or(dev.gas_ws, warn, t)
         dev.gas_cs = _keep_or(dev.gas_cs, lel >= p["gas_crit_lel"], t)
         raised = dev.cond[HI[Hazard.GAS]] > 0
         dev.gas_clr = _keep_or(dev.gas_clr, lel < p["gas_clear_lel"] and raised, t)
@@ -268,6 +284,24 @@ class ReferenceEngine:
         self._gas_step(i, t)
         if lel >= p["gas_evacuate_lel"]:
             self._emit(i, Hazard.GAS, 4, t, lel, "evacuate")
+        if dev.spell is Hazard.GAS and warn:
+            if onset:
+                self._spell(dev, t)
+            lvl = 3 if lel >= p["gas_crit_lel"] else 2
+            if lvl > dev.cond[HI[Hazard.GAS]] and self._in_run(dev, t):
+                self._emit(i, Hazard.GAS, lvl, t, lel, "intermittent")
+
+    # --- intermittent hazards -------------------------------------------------------
+
+    def _spell(self, dev: Dev, t: float) -> None:
+        """A spell of the kind's hazard began at ``t``: it extends the run when it began
+        within ``intermittent_s`` of the previous one, else starts a new run."""
+        dev.sp_n = dev.sp_n + 1.0 if t - dev.sp_last <= dev.p["intermittent_s"] else 1.0
+        dev.sp_last = t
+
+    def _in_run(self, dev: Dev, t: float) -> bool:
+        return (dev.sp_n >= dev.p["intermittent_spells"]
+                and t - dev.sp_last <= dev.p["intermittent_s"])
 
     # --- CO -------------------------------------------------------------------------
 
@@ -302,6 +336,7 @@ class ReferenceEngine:
 
     def _co(self, i: int, t: float, ppm: float) -> None:
         dev = self.devs[i]
+        prev = dev.co_ppm
         self._co_step(i, t)
         if _isnan(dev.co_t):
             dev.co_dose = 0.0
@@ -315,6 +350,12 @@ class ReferenceEngine:
         raised = dev.cond[HI[Hazard.CO]] > 0
         dev.co_clr = _keep_or(dev.co_clr, ppm < dev.p["co_clear_ppm"] and raised, t)
         self._co_step(i, t)
+        level = dev.p["co_intermittent_ppm"]
+        if dev.spell is Hazard.CO and ppm >= level:
+            if not prev >= level:
+                self._spell(dev, t)
+            if dev.cond[HI[Hazard.CO]] == 0 and self._in_run(dev, t):
+                self._emit(i, Hazard.CO, 3, t, ppm, "intermittent")
 
     # --- smoke, heat, water ---------------------------------------------------------
 
@@ -352,19 +393,34 @@ class ReferenceEngine:
         code = dev.cond[HI[Hazard.WATER_LEAK]]
         w_due = dev.wet_since + dev.p["water_debounce_s"]
         c_due = dev.wet_since + dev.p["water_critical_s"]
+        raised = False
         if c_due <= t and not dev.water_ack and code < 3:
-            self._emit(i, Hazard.WATER_LEAK, 3, c_due, 1.0, "unacknowledged")
+            raised = self._emit(i, Hazard.WATER_LEAK, 3, c_due, 1.0, "unacknowledged")
         elif w_due <= t and code < 2:
-            self._emit(i, Hazard.WATER_LEAK, 2, w_due, 1.0, "wet")
+            raised = self._emit(i, Hazard.WATER_LEAK, 2, w_due, 1.0, "wet")
+        if raised and code == 0:
+            dev.water_int = False  # raised as a steady leak
+        # an intermittent leak ends once no spell began for intermittent_s and it is dry
+        quiet = dev.sp_last + dev.p["intermittent_s"]
+        if code > 0 and dev.water_int and _isnan(dev.wet_since) and quiet <= t:
+            self._emit(i, Hazard.WATER_LEAK, 0, quiet, 0.0)
 
     def _water(self, i: int, t: float, wet: float) -> None:
         dev = self.devs[i]
         self._water_step(i, t)
         on = wet == 1.0
+        onset = on and _isnan(dev.wet_since)
         dev.wet_since = _keep_or(dev.wet_since, on, t)
-        dev.water_ack = dev.water_ack and on
-        if not on:
+        code = dev.cond[HI[Hazard.WATER_LEAK]]
+        holds = code > 0 and dev.water_int and t < dev.sp_last + dev.p["intermittent_s"]
+        dev.water_ack = dev.water_ack and (on or holds)
+        if not (on or holds):
             self._emit(i, Hazard.WATER_LEAK, 0, t, wet)
+        if dev.spell is Hazard.WATER_LEAK and onset:
+            self._spell(dev, t)
+            if (dev.cond[HI[Hazard.WATER_LEAK]] == 0 and self._in_run(dev, t)
+                    and self._emit(i, Hazard.WATER_LEAK, 2, t, wet, "intermittent")):
+                dev.water_int = True
         self._water_step(i, t)
 
     # --- doors and welfare ----------------------------------------------------------
