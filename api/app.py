@@ -22,12 +22,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import errors, queries
 from api.accounts import SESSION_COOKIE, Accounts
 from api.context import ApiContext
 from api.deps import auth_mode, is_loopback
 from api.guard import Guard, guard_options
-from api.live import EventHub
+from api.live import EventHub, SharedDeviceStates
 from api.routes import alerts, auth, devices, overview, statistics, system, users
 
 WEB = Path(__file__).parent / "web"
@@ -67,6 +67,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(Guard, **guard_options(ctx.settings, WEB))
     app.state.ctx = ctx
     app.state.hub = EventHub()
+    app.state.device_states = SharedDeviceStates(lambda: queries.all_device_states(ctx, ctx.clock()))
     app.state.accounts = Accounts(ctx.users, ctx.state)
     ctx.alerts.subscribe(app.state.hub.publish)
     errors.install(app)
@@ -139,3 +140,6 @@ def shutdown(app: object) -> None:
     hub = getattr(state, "hub", None)
     if isinstance(hub, EventHub):
         hub.close()
+    states = getattr(state, "device_states", None)
+    if isinstance(states, SharedDeviceStates):
+        states.close()

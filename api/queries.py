@@ -14,7 +14,7 @@ from typing import Any
 
 from alerts.model import Alert
 from api.context import ApiContext
-from api.principal import Principal
+from api.principal import PERSONAL_HAZARDS, Principal
 from api.views import (
     STATES,
     alert_flags,
@@ -98,7 +98,51 @@ def one_device(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
     device_id = c.index.devices[idx].id
     flags = alert_flags(c.state.list_alerts(device_id=device_id, statuses=("raised", "acknowledged", "on_site")))
     with c.pipeline.lock:
-        return device_view(c, idx, now, flags)
+        out = device_view(c, idx, now, flags)
+    out["thresholds"] = thresholds(c, idx)
+    return out
+
+
+# field -> ((level, rule parameter), ...): the lines a device's chart draws, per kind.
+_THRESHOLDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "gas": {"lel_pct": (("warning", "gas_warn_lel"), ("critical", "gas_crit_lel"))},
+    "heat": {"temp_c": (("warning", "heat_prewarn_c"), ("critical", "heat_alarm_c"))},
+    "smoke": {"temp_c": (("warning", "heat_prewarn_c"), ("critical", "heat_alarm_c"))},
+}
+
+
+def thresholds(c: ApiContext, idx: int) -> dict[str, list[dict[str, Any]]]:
+    """The rule core's alarm levels for this device's readings (its own parameters, with
+    the site's overrides): field -> [{"level", "value"}]; the battery's low level too."""
+    params = c.engine.params
+    spec = dict(_THRESHOLDS.get(c.index.devices[idx].kind.value, {}))
+    spec["battery_pct"] = (("warning", "battery_low_pct"),)
+    return {field: [{"level": level, "value": float(params.device(name, idx))} for level, name in levels]
+            for field, levels in spec.items()}
+
+
+def all_device_states(c: ApiContext, now: float) -> tuple[dict[str, str], dict[str, str]]:
+    """Every device's state, (from every open alert, without the personal ones), for the
+    live streams' shared snapshot; read without the ingest's lock."""
+    alerts = c.state.open_alerts()
+    full = alert_flags(alerts)
+    public = alert_flags(a for a in alerts if a.hazard not in PERSONAL_HAZARDS)
+    out_full: dict[str, str] = {}
+    out_public: dict[str, str] = {}
+    for i, d in enumerate(c.index.devices):
+        out_full[d.id] = device_state(c, i, now, full)
+        out_public[d.id] = out_full[d.id] if full.get(d.id) == public.get(d.id) else device_state(c, i, now, public)
+    return out_full, out_public
+
+
+def stream_scope(c: ApiContext, p: Principal) -> tuple[frozenset[str], frozenset[str]]:
+    """(ids of the devices a live stream shows, those of them whose personal alerts it
+    may see)."""
+    rows = visible_devices(c, p)
+    ids = frozenset(c.index.devices[i].id for i in rows)
+    personal = frozenset(c.index.devices[i].id for i in rows
+                         if p.sees_personal(c.index.devices[i].household_id))
+    return ids, personal
 
 
 def snapshot(c: ApiContext, p: Principal, now: float) -> dict[str, str]:
@@ -267,3 +311,110 @@ def _recipient(c: ApiContext, p: Principal, rid: str) -> tuple[str, str, str]:
             return name, "contact", "zh"  # routing sends contacts Chinese notices
         return "", "contact", "zh"
     return rid, "", "zh"
+
+
+_RANK = {s: i for i, s in enumerate(STATES)}
+
+
+def _worst(states: list[str]) -> str:
+    return min(states, key=_RANK.__getitem__) if states else "unknown"
+
+
+def place_summary(c: ApiContext, p: Principal, now: float, *, company: str | None = None) -> dict[str, Any]:
+    """Compounds and buildings as counts: households by state (the worst of their
+    devices), the common areas' state, and units by name, in scope (optionally one
+    property company's buildings). A building opens with :func:`building_detail`."""
+    states = snapshot(c, p, now)
+    by_place: dict[str, list[str]] = {}
+    for d in c.index.devices:
+        if d.id in states:
+            by_place.setdefault(d.place_id, []).append(states[d.id])
+    compounds: dict[str, dict[str, Any]] = {}
+    for b in c.index.site.buildings:
+        if not (p.everywhere or b.id in p.building_ids):
+            continue
+        pc = company_of_building(c, b.id)
+        if company and pc != company:
+            continue
+        hh_counts = dict.fromkeys(STATES, 0)
+        common = list(by_place.get(b.id, []))
+        units = []
+        n_hh = elderly = 0
+        for u in b.units:
+            visible = [h for h in u.households if p.sees_place(h.id)]
+            if not visible and not p.sees_place(u.id):
+                continue
+            common += by_place.get(u.id, [])
+            for h in visible:
+                hh_counts[_worst(by_place.get(h.id, []))] += 1
+                elderly += bool(p.sees_personal(h.id) and h.elderly_alone)
+            n_hh += len(visible)
+            units.append({"id": u.id, "name": u.name, "households": len(visible)})
+        comp = c.index.compounds.get(b.compound)
+        node = compounds.setdefault(b.compound, {
+            "id": b.compound, "name": comp.name if comp else b.compound, "buildings": [],
+            "households": 0, "by_state": dict.fromkeys(STATES, 0)})
+        node["buildings"].append({
+            "id": b.id, "name": b.name, "grid": b.grid, "property_company": pc, "households": n_hh,
+            "elderly_alone": elderly, "by_state": hh_counts, "common_state": _worst(common) if common else None,
+            "units": units})
+        node["households"] += n_hh
+        for k, v in hh_counts.items():
+            node["by_state"][k] += v
+    return {"compounds": list(compounds.values())}
+
+
+def building_detail(c: ApiContext, p: Principal, building_id: str, now: float) -> dict[str, Any] | None:
+    """One building's units, households and devices (id, kind, state, current reading),
+    in scope; None when the building is not."""
+    b = c.index.buildings.get(building_id)
+    if b is None or not (p.everywhere or building_id in p.building_ids):
+        return None
+    tree = place_tree(c, p, now)
+    states = tree["states"]
+    for comp in tree["compounds"]:
+        for node in comp["buildings"]:
+            if node["id"] == building_id:
+                node["compound"] = {"id": comp["id"], "name": comp["name"]}
+                kinds = {d.id: d.kind.value for d in c.index.devices}
+                ids = [*node["devices"], *(i for u in node["units"] for i in u["devices"]),
+                       *(i for u in node["units"] for h in u["households"] for i in h["devices"])]
+                node["device_states"] = {i: states[i] for i in ids if i in states}
+                node["device_kinds"] = {i: kinds[i] for i in ids}
+                return dict(node)
+    return None
+
+
+def search_places(c: ApiContext, p: Principal, q: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Compounds, buildings, units and households whose name (with the names of the
+    places that hold them) contains every word of ``q``, in scope."""
+    words = [w.lower() for w in q.split() if w]
+    if not words:
+        return []
+    out: list[dict[str, Any]] = []
+
+    def hit(kind: str, place_id: str, label: str, building: str | None) -> bool:
+        text = f"{label} {place_id}".lower()
+        if all(w in text for w in words):
+            out.append({"kind": kind, "id": place_id, "label": label, "building": building})
+        return len(out) >= limit
+
+    seen_compounds: set[str] = set()
+    for b in c.index.site.buildings:
+        if not (p.everywhere or b.id in p.building_ids):
+            continue
+        comp = c.index.compounds.get(b.compound)
+        cname = comp.name if comp else b.compound
+        if b.compound not in seen_compounds:
+            seen_compounds.add(b.compound)
+            if hit("compound", b.compound, cname, None):
+                return out
+        if hit("building", b.id, f"{cname} {b.name}", b.id):
+            return out
+        for u in b.units:
+            if p.sees_place(u.id) and hit("unit", u.id, f"{cname} {b.name} {u.name}", b.id):
+                return out
+            for h in u.households:
+                if p.sees_place(h.id) and hit("household", h.id, f"{cname} {b.name} {u.name} {h.room}", b.id):
+                    return out
+    return out

@@ -22,7 +22,15 @@ from alerts.words import CATALOGUE
 from api import queries
 from api.deps import Ctx, Me
 from api.errors import ApiError, error_responses
-from api.live import CLOSE, OVERFLOW, EventHub
+from api.live import (
+    CLOSE,
+    OVERFLOW,
+    DeviceSnapshot,
+    EventHub,
+    SharedDeviceStates,
+    Subscription,
+    TooManyStreams,
+)
 from api.principal import CONTACT_PREFIX, Principal
 from api.views import alert_view
 
@@ -95,6 +103,32 @@ def _zone(name: str | None) -> tzinfo | None:
         return None
 
 
+@router.get("/places/summary", summary="Compounds and buildings as counts of households by state")
+def places_summary(c: Ctx, p: Me, property_company: str | None = Query(
+        default=None, description="One company's buildings")) -> dict[str, Any]:
+    """Per compound and building: households by state (alarm, fault, offline, ok,
+    unknown: the worst of their devices), the common areas' state, the units; in your
+    places. Open a building with ``GET /api/places/{building_id}``."""
+    return queries.place_summary(c, p, c.clock(), company=property_company)
+
+
+@router.get("/places/search", summary="Find a compound, building, unit or household by name")
+def places_search(c: Ctx, p: Me, q: str = Query(max_length=100),
+                  limit: int = Query(default=20, ge=1, le=100)) -> dict[str, Any]:
+    """Places in your scope whose name contains every word of ``q`` (``1号楼 101``)."""
+    return {"items": queries.search_places(c, p, q, limit=limit)}
+
+
+@router.get("/places/{building_id}", summary="One building: units, households, devices and their states",
+            responses=error_responses(404))
+def building(c: Ctx, p: Me, building_id: str) -> dict[str, Any]:
+    """The building's units and households with device ids, kinds and states."""
+    out = queries.building_detail(c, p, building_id, c.clock())
+    if out is None:
+        raise ApiError(404, f"no building {building_id!r}")
+    return out
+
+
 @router.get("/places", summary="Compound → building → unit → household, with device states")
 def places(c: Ctx, p: Me) -> dict[str, Any]:
     """The places you may see, each with its device ids, and every device's state
@@ -118,11 +152,19 @@ def _sse(event: str, data: Any) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-async def _stream(c: Any, p: Principal, hub: EventHub, request: Request) -> AsyncIterator[bytes]:
-    sub = hub.subscribe()
+def _view(snap: DeviceSnapshot, ids: frozenset[str] | set[str], scope: tuple[frozenset[str], frozenset[str]]
+          ) -> dict[str, str]:
+    visible, personal = scope
+    return {i: (snap.full if i in personal else snap.public)[i] for i in ids if i in visible}
+
+
+async def _stream(c: Any, p: Principal, hub: EventHub, sub: Subscription,
+                  states: SharedDeviceStates, request: Request) -> AsyncIterator[bytes]:
     try:
-        last = await asyncio.to_thread(queries.snapshot, c, p, c.clock())
-        yield b"retry: 2000\n\n" + _sse("hello", {"devices": len(last)})
+        scope = await asyncio.to_thread(queries.stream_scope, c, p)
+        snap = await states.current()
+        version = snap.version
+        yield b"retry: 2000\n\n" + _sse("hello", {"devices": len(scope[0])})
         while True:
             try:
                 item = await asyncio.wait_for(sub.queue.get(), DEVICE_DIFF_INTERVAL_S)
@@ -142,11 +184,16 @@ async def _stream(c: Any, p: Principal, hub: EventHub, request: Request) -> Asyn
                     view = await asyncio.to_thread(alert_view, c, change.alert, p)
                     view["can_act"] = p.may_act(change.alert)
                     yield _sse("alert", view)
-            snap = await asyncio.to_thread(queries.snapshot, c, p, c.clock())
-            diff = {k: v for k, v in snap.items() if last.get(k) != v}
-            if diff:
-                last = snap
-                yield _sse("devices", diff)
+            snap = await states.current()  # one computation per interval for every stream
+            if snap.version != version:
+                changed = states.changed_since(version)
+                version = snap.version
+                if changed is None:
+                    yield _sse("reload", {})
+                    continue
+                diff = _view(snap, changed, scope)
+                if diff:
+                    yield _sse("devices", diff)
     finally:
         hub.unsubscribe(sub)
 
@@ -160,10 +207,15 @@ async def events(c: Ctx, p: Me, request: Request) -> StreamingResponse:
     ``devices`` (device id → new state) and ``reload`` (too many events were missed:
     fetch the state again) events, with keep-alive comments."""
     hub: EventHub = request.app.state.hub
+    states: SharedDeviceStates = request.app.state.device_states
+    try:
+        sub = hub.subscribe(p.login)
+    except TooManyStreams as exc:
+        raise ApiError(429, f"too many live streams open: {exc}") from None
 
     async def body() -> AsyncIterator[bytes]:
         with contextlib.suppress(asyncio.CancelledError):
-            async for chunk in _stream(c, p, hub, request):
+            async for chunk in _stream(c, p, hub, sub, states, request):
                 yield chunk
 
     return StreamingResponse(body(), media_type="text/event-stream",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -65,9 +66,8 @@ def stream(t: float) -> list[tuple[str, dict[str, Any]]]:
     """Hazards of several kinds among ordinary readings, one message each (an
     event-driven detector may not speak again for an hour)."""
     msgs: list[tuple[str, dict[str, Any]]] = []
-    seq = 0
     for i in range(30):  # ordinary traffic around them
-        seq += 1
+        seq = i + 1
         for dev, field, value in (("gas-102", "lel_pct", 0.0), ("co-102", "co_ppm", 0.0),
                                   ("door-b1u1", "open", bool(i % 2))):
             msgs.append((f"gridwatch/tiny/{dev}/state", {field: value, "ts": t + i * 0.01, "seq": seq}))
@@ -111,9 +111,15 @@ class Run:
         self.svc = ServiceProcess(self.args(), env=env, log=self.dir / "service.log")
         self.svc.start()
 
-    def dead(self) -> bool:
+    def dead(self, grace_s: float = 0.0) -> bool:
+        """Whether the process is gone (``grace_s``: wait that long for it to go, after a
+        request it dropped)."""
         assert self.svc is not None and self.svc.proc is not None
-        return self.svc.proc.poll() is not None
+        try:
+            self.svc.proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.dir / 'data' / 'state.db'}?mode=ro", uri=True)
@@ -153,16 +159,16 @@ class Run:
             try:
                 action()
             except (httpx.HTTPError, AssertionError):
-                if not self.dead():
+                if not self.dead(grace_s=3.0):
                     raise
                 continue
             try:
                 wait_for(lambda: done() or self.dead(), 30, what)
-            except AssertionError:
-                if not self.dead():
+                if not self.dead() and done():
+                    return
+            except (httpx.HTTPError, AssertionError):
+                if not self.dead(grace_s=3.0):
                     raise
-            if not self.dead() and done():
-                return
         raise AssertionError(f"{self.name}: {what} not reached")
 
     def advance_to(self, target: float) -> None:
