@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from alerts.model import Alert, AlertEvent
 from alerts.rules.types import FAULTS, Hazard
+from alerts.words import HAZARD_FIELD, UNITS
 from api.context import ApiContext
 from api.principal import Principal, redact
 from sensors.live import OFFLINE, UNKNOWN
@@ -135,6 +136,29 @@ def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | Non
     }
 
 
+# The reading that tells most about a device of each kind (the one a person asks for first).
+MAIN_FIELD = {"gas": "lel_pct", "co": "co_ppm", "smoke": "smoke", "heat": "temp_c", "water": "water_leak",
+              "door": "open"}
+
+
+def current_reading(c: ApiContext, device_id: str | None, hazard: str | None = None) -> dict[str, Any] | None:
+    """The device's latest value of the field an alert of ``hazard`` is about (else its
+    kind's main field), with the unit: ``{"field", "value", "unit", "ts"}``; None when
+    there is no such device or it never reported the field."""
+    idx = c.table.index.get(device_id) if device_id else None
+    if idx is None:
+        return None
+    field = HAZARD_FIELD.get(hazard or "") or MAIN_FIELD.get(c.index.devices[idx].kind.value)
+    if field is None:
+        return None
+    value = c.live.fields_of(idx).get(field)
+    if value is None:
+        return None
+    seen = float(c.live.last_seen[idx])
+    return {"field": field, "value": value, "unit": UNITS.get(field, ""),
+            "ts": None if math.isnan(seen) else seen}
+
+
 def alert_view(c: ApiContext, a: Alert, p: Principal) -> dict[str, Any]:
     """An alert with its assignee's name, as ``p`` may see it (without emergency
     contacts unless ``p`` is responsible for the household)."""
@@ -142,6 +166,7 @@ def alert_view(c: ApiContext, a: Alert, p: Principal) -> dict[str, Any]:
     if not p.sees_personal(a.place_id):
         d["data"] = redact(d["data"])
     d["assignee"] = worker_view(c, a.assignee)
+    d["reading"] = current_reading(c, a.device_id, a.hazard)
     d["status"] = a.status.value
     d["severity"] = a.severity.value
     d["outcome"] = a.outcome.value if a.outcome else None

@@ -122,8 +122,11 @@ def test_grid_worker_handles_a_gas_alert_while_the_property_manager_watches(serv
     wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#inbox .empty"), "the empty inbox")
     log_in(manager, service.api, "chen")
     assert manager.current_url.endswith("#/overview")
-    wait(manager, lambda d: state_of(d, "gas-101") == "unknown", "gas-101 on the overview")
-    assert state_of(manager, "gas-201") is None  # building b2 is another company's
+    wait(manager, lambda d: d.find_elements(By.CSS_SELECTOR, '#tree a.bldg[data-building="b1"]'), "building b1")
+    assert not manager.find_elements(By.CSS_SELECTOR, '#tree a.bldg[data-building="b2"]')  # another company's
+    click(manager, '#tree a.bldg[data-building="b1"]')  # the building opens into units and households
+    wait(manager, lambda d: state_of(d, "gas-101") == "unknown", "gas-101 in building b1")
+    assert state_of(manager, "gas-201") is None
 
     pub = Publisher(broker.host, broker.port, client_id="web-e2e-pub")
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -178,7 +181,8 @@ def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(servi
     click(admin_page, "#user-submit")
     row = wait(admin_page, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-user="xiaoli"]'), "the new user")
     assert "g2" in row[0].text
-    wait(admin_page, lambda d: "user." in d.find_element(By.ID, "audit").text, "the audit log")
+    wait(admin_page, lambda d: "新增用户" in d.find_element(By.ID, "audit").text, "the audit log in words")
+    assert "user.create" not in admin_page.find_element(By.ID, "audit").text
 
     newcomer = browser_factory()
     log_in(newcomer, service.api, "xiaoli")  # the password the admin set works
@@ -199,11 +203,12 @@ def test_an_admin_adds_a_user_who_then_logs_in_and_a_worker_sets_a_silence(servi
     click(worker, "#silence-submit")
     card = wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, '#silences article[data-state="active"]'),
                 "the active silence")
-    assert "更换烟感" in card[0].text and "b1" in card[0].text
+    assert "更换烟感" in card[0].text and "一号院 1号楼" in card[0].text  # the place by name
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     active = httpx.get(f"{service.api}/api/silences", headers=admin).json()["items"]
     assert [(s["place_id"], s["device_kinds"], s["author"]) for s in active] == [("b1", ["smoke"], "w-g1")]
     click(worker, "#silences button.act-lift")
+    wait(worker, lambda d: d.switch_to.alert, "the confirmation").accept()  # lifting asks first
     wait(worker, lambda d: d.find_elements(By.CSS_SELECTOR, "#silences .empty"), "no silence left")
     assert httpx.get(f"{service.api}/api/silences", headers=admin).json()["items"] == []
 
