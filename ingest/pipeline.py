@@ -23,7 +23,14 @@ from sensors.errors import DecodeError, StoreError
 from sensors.fields import FIELD_INDEX, FIELDS, KIND_FIELDS, N_FIELDS
 from sensors.live import LiveState
 from sensors.registry import KIND_CODES, DeviceTable
-from sensors.wire import TOPIC_ROOT, StateMessage, decode_availability, decode_state, parse_topic
+from sensors.wire import (
+    TOPIC_ROOT,
+    ArrivalSeq,
+    StateMessage,
+    decode_availability,
+    decode_state,
+    parse_topic,
+)
 from sensors.zigbee2mqtt import Z2M_BASE_TOPIC, decode_z2m, parse_z2m_topic
 from store.protocol import ReadingStore
 from store.state import DeadLetter, StateStore
@@ -73,6 +80,7 @@ class Decoder:
         self.z2m = dict(z2m or {})
         self._topics: dict[str, tuple[int, bool]] = {}
         self._z2m_prefix = Z2M_BASE_TOPIC + "/"
+        self._arrivals = ArrivalSeq()  # a key for messages without ts or seq
         self._ignored_topics = {f"{TOPIC_ROOT}/{table.community}/alerts"}
         # Per kind, the columns that kind can never report.
         self._foreign: dict[int, list[int]] = {}
@@ -107,7 +115,8 @@ class Decoder:
                             f"{KIND_CODES[int(kinds[idx])].value}, which does not report "
                             f"{FIELDS[col].name}",
                         )
-                rows.append(Row(self.table.ids[idx], idx, msg.ts, m.recv_ts, msg.seq, msg.values))
+                seq = self._arrivals.seq(idx, msg)
+                rows.append(Row(self.table.ids[idx], idx, msg.ts, m.recv_ts, seq, msg.values))
             except DecodeError as exc:
                 dead.append(DeadLetter(m.recv_ts, m.topic, exc.reason, exc.detail, m.payload))
         return Decoded(ReadingBatch.from_rows(rows), dead, avail, skipped)

@@ -62,6 +62,31 @@ class StateMessage:
     skewed: bool
 
 
+class ArrivalSeq:
+    """Keys for messages that carry no key of their own.
+
+    A reading is keyed by (device, event time, ``seq``) everywhere: the rule core drops
+    a repeated key, the stores keep its first copy. A message without ``seq`` whose
+    event time is its receive time (no ``ts``, or one outside the allowed skew) has no
+    key of its own: two such messages of one device at the same clock instant (a
+    manual test clock, a coarse one) would share one and count once. This gives each
+    such message the device's next arrival number as ``seq`` (0, 1, 2, ... per device
+    and process), so they never merge; a message with ``ts`` and no ``seq`` keeps
+    ``seq`` -1, so its redeliveries do merge. Not thread-safe: one decoder owns it.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+
+    def seq(self, device_idx: int, msg: StateMessage) -> int:
+        """The ``seq`` to store and apply ``msg`` of device ``device_idx`` with."""
+        if msg.seq >= 0 or (msg.device_ts is not None and not msg.skewed):
+            return msg.seq
+        n = self._next.get(device_idx, 0)
+        self._next[device_idx] = n + 1
+        return n
+
+
 def state_topic(community: str, device_id: str) -> str:
     """The topic a device publishes its state on."""
     return f"{TOPIC_ROOT}/{community}/{device_id}/state"
