@@ -169,7 +169,7 @@ class AuditBudget:
         """None: do not write; else how many rows were left out before this one."""
         with self._lock:
             minute = math.floor(now / 60.0)
-            if minute != self._minute:
+            if minute > self._minute:  # only forward: tries finishing out of order share a minute
                 self._minute, self._used = minute, 0
             if self._used >= self.per_minute:
                 self._suppressed += 1
