@@ -17,7 +17,13 @@ from sensors.errors import GridWatchError
 
 
 class LifecycleError(GridWatchError):
-    """An action that the alert's status does not allow (the API answers 409)."""
+    """An action that the alert's status does not allow (the API answers 409 with
+    ``code``, which the pages translate)."""
+
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        """Args: the message for a person, and the machine code."""
+        super().__init__(message)
+        self.code = code
 
 
 def alert_key(device_id: str, hazard: str) -> str:
@@ -216,7 +222,8 @@ def act(
         raise LifecycleError(f"cannot {action} an alert that is {alert.status.value}")
     if action == "resolve" and alert.active and alert.hazard in {h.value for h in LIFE_SAFETY}:
         raise LifecycleError(
-            "the hazard is still present: mark it on site; it can be resolved once it clears"
+            "the hazard is still present: mark it on site; it can be resolved once it clears",
+            "hazard_still_present",
         )
     status = _TARGET.get(action, alert.status)
     changed = replace(alert, status=status, updated_at=now, data=dict(alert.data))

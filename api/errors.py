@@ -98,7 +98,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LifecycleError)
     async def _lifecycle(_r: Request, exc: LifecycleError) -> JSONResponse:
-        return JSONResponse(error_body("conflict", str(exc)), status_code=409)
+        return JSONResponse(error_body(exc.code, str(exc)), status_code=409)
 
     @app.exception_handler(Exception)
     async def _crash(_r: Request, exc: Exception) -> JSONResponse:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,3 +77,22 @@ def test_a_missing_word_shows_its_key_and_english_falls_back_to_chinese(monkeypa
     monkeypatch.setitem(CATALOGUE["zh"], "only_zh", "只有中文")
     assert word("only_zh", "en") == "只有中文"
     assert word("h_gas", "fr") == CATALOGUE["zh"]["h_gas"]
+
+
+def test_every_api_error_code_has_words_and_a_refused_resolve_has_its_own_code():
+    from alerts.lifecycle import LifecycleError, act
+    from api.errors import _CODES
+
+    api_dir = Path(__file__).resolve().parents[3] / "api"
+    raised = {m for f in api_dir.rglob("*.py") for m in re.findall(r'code="([a-z_]+)"', f.read_text("utf-8"))}
+    codes = {*_CODES.values(), *raised, "internal_error", "hazard_still_present"}
+    assert sorted(c for c in codes if f"e_{c}" not in CATALOGUE["zh"] or f"e_{c}" not in CATALOGUE["en"]) == []
+    a = Alert(id=1, key="gas-1:gas", hazard="gas", severity=Severity.CRITICAL, status=AlertStatus.ON_SITE,
+              active=True, place_id="b1-u1-101", grid_id="g1", device_id="gas-1", assignee="w-g1",
+              raised_at=0.0, updated_at=0.0)
+    with pytest.raises(LifecycleError) as refused:
+        act(a, "resolve", actor="w-g1", now=1.0)
+    assert refused.value.code == "hazard_still_present"
+    with pytest.raises(LifecycleError) as wrong:
+        act(a, "acknowledge", actor="w-g1", now=1.0)
+    assert wrong.value.code == "conflict"
