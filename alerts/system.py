@@ -20,6 +20,7 @@ class SystemHazard(StrEnum):
     DATA_GAP = "data_gap"  # the disk spool was full: readings were refused (not acked)
     STORE_UNREACHABLE = "store_unreachable"  # readings go to the spool meanwhile
     ALARM_STORE_FAILING = "alarm_store_failing"  # state.db refuses writes: nothing is acked
+    READINGS_STORE_FAILING = "readings_store_failing"  # readings refused: nothing is acked
     DISK_LOW = "disk_low"  # the data directory's disk is nearly full
     MQTT_DISCONNECTED = "mqtt_disconnected"  # the ingest has no broker connection
     INGEST_SILENT = "ingest_silent"  # connected, but nothing heard for too long

@@ -1,6 +1,7 @@
 """Faults that can delay an alarm, watched every few seconds and raised as system
 alerts (and a failing health check): low disk space, the broker connection lost, an
-ingest that hears nothing, notices that nobody receives, a system clock step.
+ingest that hears nothing, a readings store that refuses writes, notices that nobody
+receives, a system clock step.
 
 Layer: composition root. Each check is a small pure decision over figures read
 here; :meth:`FaultWatch.check` runs them all (the runtime calls it every 2 s).
@@ -70,6 +71,8 @@ class FaultWatch:
         self._state: dict[SystemHazard, tuple[bool, Severity | None]] = {}
         self._down_since: float | None = None
         self._undelivered_since: float | None = None
+        self._errors_seen = int(getattr(pipeline.stats, "store_errors", 0))
+        self._batches_at_error: int | None = None
         self.started_at = clock()
 
     def _set(self, hazard: SystemHazard, severity: Severity | None, note: str) -> None:
@@ -84,7 +87,7 @@ class FaultWatch:
     def check(self) -> None:
         """Run every check once."""
         now = self.clock()
-        for check in (self._disk, self._mqtt, self._notices, self._clock):
+        for check in (self._disk, self._mqtt, self._readings, self._notices, self._clock):
             try:
                 check(now)
             except Exception:
@@ -108,6 +111,18 @@ class FaultWatch:
         silent = connected and now - last >= self.limits.silent_s
         self._set(SystemHazard.INGEST_SILENT, Severity.WARNING if silent else None,
                   f"no message for {int(now - last)} s although connected")
+
+    def _readings(self, _now: float) -> None:
+        """The readings store refused a batch and none has gone through since: the
+        ingest holds the batch (unacknowledged) and retries it."""
+        st = self.pipeline.stats
+        if st.store_errors > self._errors_seen:
+            self._errors_seen, self._batches_at_error = st.store_errors, st.batches
+        failing = self._batches_at_error is not None and st.batches == self._batches_at_error
+        if not failing:
+            self._batches_at_error = None
+        self._set(SystemHazard.READINGS_STORE_FAILING, Severity.CRITICAL if failing else None,
+                  f"the readings store refuses writes: {st.last_error}"[:300])
 
     def _notices(self, now: float) -> None:
         waiting = int(self.dispatcher.stats().get("undelivered", 0))
