@@ -35,7 +35,8 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 def test_every_flag_the_readme_names_exists():
     parsers = _parsers(build_parser())
     known = set().union(*(_options(p) for p in parsers.values()))
-    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", README))
+    gridwatch_text = re.sub(r"`(?:node|python|pip|apt-get) [^`]*`", "", README)  # other programs' flags
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", gridwatch_text))
     assert named, "the README names no flags?"
     assert sorted(named - known) == []
 
@@ -110,3 +111,23 @@ def test_a_demo_run_gets_a_fresh_data_directory_and_keeps_the_newest_three(tmp_p
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [d.name for d in made[-3:]]
     again = demo_data_dir(tmp_path, 1_790_000_004.0)  # same second: still a new directory
     assert again != made[-1] and again.exists()
+
+
+def test_the_readme_alert_line_is_what_the_console_prints_for_the_demo_leak():
+    from types import SimpleNamespace
+
+    from alerts.model import Alert, AlertStatus
+    from alerts.rules.types import Severity
+    from gridwatch.console import alert_line
+    from topology.index import SiteIndex
+    from topology.load import SAMPLE_SITE, load_site
+
+    line = next(x for x in README.splitlines() if x.startswith("ALERT #"))
+    index = SiteIndex(load_site(SAMPLE_SITE))
+    device = next(d for d in index.devices if d.kind.value == "gas" and d.household_id)  # the demo's leak
+    grid = index.grids[device.grid_id]
+    a = Alert(id=1, key=f"{device.id}:gas", hazard="gas", severity=Severity.CRITICAL, status=AlertStatus.RAISED,
+              active=True, device_id=device.id, place_id=device.place_id, grid_id=device.grid_id,
+              assignee=grid.worker, raised_at=0.0, updated_at=0.0, value=26.0,
+              data={"address": index.address(device)})
+    assert alert_line(SimpleNamespace(index=index), SimpleNamespace(alert=a)) == line  # type: ignore[arg-type]
