@@ -248,6 +248,7 @@ class InfluxReadingStore:
             f"AND time >= {time_bound_ns(start)} AND time < {time_bound_ns(end)}"
         )
         if every_s:
+            every_s = max(float(every_s), 1.0)  # as the SQLite store: no window under a second
             source = self._downsampler.source_for(start, every_s, self._clock())
             cols = ", ".join(f"mean({quote_ident(f)}) AS {quote_ident(f)}" for f in _FIELD_NAMES)
             q = (

@@ -21,6 +21,9 @@ from sensors.fields import FIELDS
 from store.protocol import HistoryPoint
 
 _COLS = [f.name for f in FIELDS]
+# The shortest aggregation window a history is read in (``every_s=1e-320`` made a
+# window per reading, and a division by nearly zero).
+MIN_EVERY_S = 1.0
 _BOOL = {f.name for f in FIELDS if f.boolean}
 
 
@@ -46,12 +49,16 @@ class SQLiteReadingStore:
     a batch then lands on the last few pages of the B-tree. Keyed device-first,
     each batch touched a page per device, and the WAL written per row grew with
     the table (8 → 23 µs a row by 150k rows; time-major stays at 3.3 µs,
-    bench/ingest.py). A device's history scans its time window instead of an
-    index (13 ms over 200k rows); long histories of large sites belong in InfluxDB.
+    bench/ingest.py). A device's history is read through a small secondary index
+    on (device, time) (``readings_by_device``): without it, a day of one device
+    scanned a day of every device (935 ms at 5 M rows, issue 14); its cost on
+    writes is measured by ``bench/history.py``. Long histories of large sites
+    belong in InfluxDB.
     """
 
-    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
-        """Args: path of the database file; synchronous: NORMAL or FULL."""
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", device_index: bool = True) -> None:
+        """Args: path of the database file; synchronous: NORMAL or FULL; device_index:
+        keep the (device, time) index (False only to measure what it costs)."""
         self.path = path
         self._w = connect(path, synchronous=synchronous)
         self._lock = threading.Lock()
@@ -65,6 +72,8 @@ class SQLiteReadingStore:
             ) WITHOUT ROWID;
             """
         )
+        if device_index:  # also added to a database made before it existed
+            self._w.execute("CREATE INDEX IF NOT EXISTS readings_by_device ON readings (device_id, ts)")
         marks = ", ".join("?" * (4 + len(_COLS)))
         self._insert = f"INSERT OR IGNORE INTO readings VALUES ({marks})"  # noqa: S608 - fixed columns
         self._local = threading.local()
@@ -107,9 +116,11 @@ class SQLiteReadingStore:
         every_s: float | None = None,
         limit: int = 10_000,
     ) -> list[HistoryPoint]:
-        """Readings of one device in ``[start, end)``, oldest first, maybe aggregated."""
+        """Readings of one device in ``[start, end)``, oldest first, maybe aggregated
+        (windows of at least :data:`MIN_EVERY_S`)."""
         conn = self._reader()
         if every_s:
+            every_s = max(float(every_s), MIN_EVERY_S)
             aggs = ", ".join(f"AVG({c})" for c in _COLS)
             sql = (
                 f"SELECT CAST(ts / ? AS INTEGER) * ? AS w, {aggs} FROM readings "  # noqa: S608

@@ -16,6 +16,11 @@ from api.errors import ApiError, error_responses
 from api.queries import DeviceFilter
 from api.views import alert_view, event_view
 
+# History bounds: the work of one request (issue 14: every_s=1e-320 was accepted).
+MIN_EVERY_S = 1.0
+MAX_POINTS = 100_000
+MAX_RANGE_S = 400 * 86400.0
+
 router = APIRouter(prefix="/api/devices", tags=["devices"], responses=error_responses(401, 403, 422))
 
 MAX_PAGE = 1000
@@ -81,17 +86,23 @@ def readings(
     device_id: str,
     start: str | None = Query(default=None, examples=["2026-01-01T00:00:00+08:00"]),
     end: str | None = None,
-    every_s: Annotated[float | None, Query(gt=0, le=86400 * 31)] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    every_s: Annotated[float | None, Query(ge=MIN_EVERY_S, le=86400 * 31)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
 ) -> dict[str, Any]:
     """Readings in ``[start, end)`` (epoch seconds or RFC 3339; default the last 24 h),
-    optionally aggregated into windows of ``every_s`` seconds."""
+    optionally aggregated into windows of ``every_s`` seconds (at least 1 s). A range
+    over 400 days, or one that would make more than 100,000 windows, answers 422."""
     _device(c, p, device_id)
     now = c.clock()
     t_end = parse_time(end, now + 1.0, "end")
     t_start = parse_time(start, t_end - 86400.0, "start")
     if t_start >= t_end:
         raise ApiError(422, "start must be before end")
+    if t_end - t_start > MAX_RANGE_S:
+        raise ApiError(422, f"the range is longer than {MAX_RANGE_S / 86400:g} days")
+    if every_s is not None and (t_end - t_start) / every_s > MAX_POINTS:
+        raise ApiError(422, f"that makes more than {MAX_POINTS} windows: choose a larger every_s",
+                       details={"min_every_s": (t_end - t_start) / MAX_POINTS})
     points = c.readings.history(device_id, t_start, t_end, every_s=every_s, limit=limit)
     return {
         "device_id": device_id,

@@ -227,3 +227,13 @@ def test_half_open_connections_do_not_stop_the_api(broker, tmp_path):
         finally:
             for s in socks:
                 s.close()
+
+
+def test_history_requests_are_bounded(demo):
+    url = f"{demo.api}/api/devices/gas-101/readings"
+    for params in ({"every_s": "1e-320"}, {"every_s": "0.5"}, {"start": "0", "end": "1e12"},
+                   {"start": "0", "end": str(300 * 86400), "every_s": "60"}):
+        r = httpx.get(url, params=params)
+        assert r.status_code == 422, (params, r.text)
+    assert httpx.get(url, params={"every_s": "60"}).status_code == 200
+    assert httpx.get(url, params={"start": "0", "end": str(100 * 86400), "every_s": "86.4"}).status_code == 200

@@ -94,3 +94,25 @@ def test_blobs_device_states_audit(tmp_path):
     assert s.list_audit()[0]["action"] == "alert.acknowledge"
     s.close()
     assert np.isfinite(1.0)
+
+
+def test_a_devices_history_is_read_through_the_device_index(readings):
+    """Issue 14: a day of one device scanned a day of every device."""
+    readings.write(ReadingBatch.from_rows([row(f"d{i % 50}", float(i), i, lel=1.0) for i in range(2000)]))
+    conn = readings._reader()  # noqa: SLF001 - the plan of the store's own query
+    plan = " ".join(str(r) for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT ts FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        ("d7", 0.0, 5000.0)))
+    assert "readings_by_device" in plan
+    assert [p.ts for p in readings.history("d7", 0, 5000)][:3] == [7.0, 57.0, 107.0]
+    assert len(readings.history("d7", 0, 5000, every_s=1e-320)) == 40  # windows of at least 1 s
+
+
+def test_an_old_database_gets_the_device_index(tmp_path):
+    old = SQLiteReadingStore(tmp_path / "r.db", device_index=False)
+    old.write(ReadingBatch.from_rows([row("d1", 1.0, 1, lel=1.0)]))
+    old.close()
+    new = SQLiteReadingStore(tmp_path / "r.db")
+    names = {r[0] for r in new._reader().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}  # noqa: SLF001
+    assert "readings_by_device" in names and new.count("d1") == 1
+    new.close()
