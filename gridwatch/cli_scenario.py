@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gridwatch.cli_mqtt import add_mqtt_flags, broker_from_args
+
 SCENARIO_HELP = """\
 Run scenarios: each file is a timeline of events on named devices (a gas leak growing,
 CO at 70 ppm, a fire, a burst pipe, a resident not going out for 30 hours, a dead
@@ -50,7 +52,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("files", nargs="*", type=Path, metavar="FILE")
     run.add_argument("--all", action="store_true", help="the whole bundled library")
     run.add_argument("--url", help="API of a running service on the manual clock")
-    run.add_argument("--mqtt", help="its broker, mqtt://host:port (with --url)")
+    run.add_argument("--mqtt", help="its broker, mqtt://[user@]host:port or mqtts:// (with --url)")
+    add_mqtt_flags(run)
     run.add_argument("--token", help="its admin token (with --url; default: $GRIDWATCH_ADMIN_TOKEN)")
     run.add_argument("--community", help="its community id (with --url; default: from the site)")
     run.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
@@ -107,16 +110,16 @@ def embedded_service(site: Path, *, mqtt: str | None = None) -> Iterator[Any]:
             rt.request_stop()
             raise ScenarioError("the service's ingest did not connect to MQTT")
         try:
+            login = rt.simulator_login()  # the embedded broker lets in only its own users
             yield Target(f"http://127.0.0.1:{settings.port}", rt.mqtt_host, rt.mqtt_port, token,
-                         rt.site.community.id)
+                         rt.site.community.id, login.get("username"), login.get("password"),
+                         login.get("tls"))
         finally:
             rt.request_stop()
             thread.join(30)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
     from simulators.scenario import (  # noqa: PLC0415
         Result,
         Runner,
@@ -147,10 +150,14 @@ def _run(args: argparse.Namespace) -> int:
             print("gridwatch scenario run: --url needs --mqtt and --token "
                   "(or GRIDWATCH_ADMIN_TOKEN)", file=sys.stderr)
             return 2
-        u = urlsplit(args.mqtt)
+        try:
+            b = broker_from_args(args.mqtt, args)
+        except ValueError as exc:
+            print(f"gridwatch scenario run: --mqtt: {exc}", file=sys.stderr)
+            return 2
         community = args.community or load_site(loaded[0].site_path).community.id
-        runner = Runner(Target(args.url.rstrip("/"), u.hostname or "127.0.0.1", u.port or 1883,
-                               args.token, community))
+        runner = Runner(Target(args.url.rstrip("/"), b.host, b.port, args.token, community,
+                               b.username, b.password, b.tls))
         try:
             for item in loaded:
                 results.append(runner.run(item))

@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+
+from gridwatch.cli_mqtt import add_mqtt_flags, broker_from_args
+from ingest.connection import BrokerAddress, parse_broker_url
 
 SIMULATE_HELP = """\
 Make every device of a site behave like the real thing and publish to an MQTT
@@ -69,8 +71,10 @@ def register(subparsers: Any) -> None:
         "--mqtt",
         default="mqtt://127.0.0.1:1883",
         metavar="URL",
-        help="broker to publish to, mqtt://[user:password@]host:port (default %(default)s)",
+        help="broker to publish to, mqtt://[user@]host:port, or mqtts:// for TLS "
+        "(default %(default)s)",
     )
+    add_mqtt_flags(p)
     p.add_argument(
         "--rate",
         type=float,
@@ -142,12 +146,10 @@ def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
     """``mqtt://user:pass@host:port`` → (host, port, user, password).
 
     Raises:
-        ValueError: not an ``mqtt://`` URL.
+        ValueError: not an ``mqtt://`` or ``mqtts://`` URL.
     """
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"--mqtt must look like mqtt://host:port, not {url!r}")
-    return parts.hostname, parts.port or 1883, parts.username, parts.password
+    b = parse_broker_url(url)
+    return b.host, b.port, b.username, b.password
 
 
 def parse_injections(items: list[str]) -> list[tuple[str, str]]:
@@ -184,7 +186,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from topology.load import SAMPLE_SITE, load_site  # noqa: PLC0415
 
     try:
-        host, port, user, password = parse_mqtt_url(args.mqtt)
+        broker = broker_from_args(args.mqtt, args)
         injections = parse_injections(args.inject)
         index = SiteIndex(load_site(args.site or SAMPLE_SITE))
     except (ValueError, SiteError) as exc:
@@ -195,17 +197,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"gridwatch simulate: no device {unknown[0]!r} in the site", file=sys.stderr)
         return 2
     if args.fast_forward:
-        return _fast_forward(index, host, port, user, password, injections, args)
+        return _fast_forward(index, broker, injections, args)
     sim = CommunitySimulator(
         index,
-        host=host,
-        port=port,
+        host=broker.host,
+        port=broker.port,
         rate_multiplier=args.rate,
         seed=args.seed,
         qos=args.qos,
         client_id=args.client_id,
-        username=user,
-        password=password,
+        username=broker.username,
+        password=broker.password,
+        tls=broker.tls,
         fault_rate=args.fault_rate,
     )
     try:
@@ -271,7 +274,7 @@ def fast_forward_line(st: Any) -> str:
     )
 
 
-def _fast_forward(index: Any, host: str, port: int, user: str | None, password: str | None,
+def _fast_forward(index: Any, broker: BrokerAddress,
                   injections: list[tuple[str, str]], args: argparse.Namespace) -> int:
     import os  # noqa: PLC0415
 
@@ -286,9 +289,10 @@ def _fast_forward(index: Any, host: str, port: int, user: str | None, password: 
     try:
         duration = parse_duration(args.fast_forward)
         ff = FastForward(index, api=args.url, token=args.token or os.environ.get("GRIDWATCH_ADMIN_TOKEN"),
-                         host=host, port=port, step_s=args.step, seed=args.seed,
+                         host=broker.host, port=broker.port, step_s=args.step, seed=args.seed,
                          injections=[(args.inject_after, h, d) for h, d in injections],
-                         username=user, password=password, fault_rate=args.fault_rate)
+                         username=broker.username, password=broker.password, tls=broker.tls,
+                         fault_rate=args.fault_rate)
     except ValueError as exc:
         print(f"gridwatch simulate: {exc}", file=sys.stderr)
         return 2

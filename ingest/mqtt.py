@@ -12,11 +12,11 @@ half paho's rate here (shared/MEASURED.md), which is why this hot path is not
 asyncio.
 
 Guarantees:
-* QoS 1, a fixed client id and a persistent session (``clean_session=False`` on
-  MQTT 3.1.1, the default; ``clean_start=False`` with a 7-day session expiry on
-  MQTT 5), so messages published while the service is down are queued by the
-  broker. 3.1.1 is the default because paho builds a ``Properties`` object for
-  every MQTT 5 PUBLISH: 21k against 15.6k msg/s here (bench/ingest.py);
+* QoS 1, a fixed client id nobody can guess (:func:`ingest_client_id`) and a
+  persistent session (``clean_session=False`` on MQTT 3.1.1, the default;
+  ``clean_start=False`` with a 7-day session expiry on MQTT 5), so messages
+  published while the service is down are queued by the broker. 3.1.1 is the
+  default because paho builds a ``Properties`` object for every MQTT 5 PUBLISH: 21k against 15.6k msg/s here (bench/ingest.py);
 * a message is acknowledged only after its reading (or dead letter) is durable;
   a store failure leaves the batch unacknowledged and retries it with backoff;
 * acknowledgements are sent only on the connection that delivered the message
@@ -27,16 +27,22 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
+from ingest import failpoints
+from ingest.connection import MqttTls
 from ingest.pipeline import IngestPipeline, RawMessage
 from sensors.errors import StoreError
 from store.state import DeadLetter
@@ -44,6 +50,29 @@ from store.state import DeadLetter
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
+CLIENT_ID_FILE = "mqtt-client-id"
+
+
+def ingest_client_id(data_dir: Path, community: str) -> str:
+    """The ingest's client id: ``gridwatch-ingest-<community>-<random>``, drawn once and
+    kept in ``data_dir`` so the broker's persistent session survives restarts.
+
+    A broker disconnects a client when another connects with the same id; an id
+    nobody can guess keeps a device's credentials from cutting the ingest off.
+    """
+    path = data_dir / CLIENT_ID_FILE
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    client_id = f"gridwatch-ingest-{community}-{secrets.token_hex(12)}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(client_id + "\n")
+    return client_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +87,7 @@ class MqttTarget:
     password: str | None = None
     keepalive_s: int = 30
     receive_maximum: int = 10_000  # MQTT 5: how many unacknowledged messages the broker may send
+    tls: MqttTls | None = None  # None: plain TCP
 
 
 class MqttIngest:
@@ -87,7 +117,12 @@ class MqttIngest:
         self.batch_max = batch_max
         self.clock = clock
         self.max_delay_s = max_delay_s
+        # Set once the broker granted every subscription on the current connection,
+        # cleared as soon as that connection is gone (also when another client took
+        # over the session): readers may trust it, the health endpoint shows it.
         self.connected = threading.Event()
+        self.refused_topics: list[str] = []
+        self._subscribe_mid = -1
         self._buf: list[tuple[RawMessage, int]] = []
         self._stopping = threading.Event()
         self._socket_open = False
@@ -107,10 +142,13 @@ class MqttIngest:
                                  clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
         if t.username:
             client.username_pw_set(t.username, t.password)
+        if t.tls is not None:
+            t.tls.apply(client)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     # -- paho callbacks (run inside client.loop() on our thread) -----------------------------
@@ -120,9 +158,20 @@ class MqttIngest:
             log.warning("MQTT connection refused: %s", rc)
             return
         self._generation += 1
-        client.subscribe([(t, 1) for t in self.topics])
-        self.connected.set()
+        _, mid = client.subscribe([(t, 1) for t in self.topics])
+        self._subscribe_mid = -1 if mid is None else mid
         log.info("MQTT connected to %s:%d", self.target.host, self.target.port)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, codes: list[ReasonCode],
+                      _p: Properties) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [t for t, rc in zip(self.topics, codes, strict=False) if rc.is_failure]
+        self.refused_topics = refused
+        if refused:  # connected but deaf is not connected: say so and stay down
+            log.error("MQTT broker refused the subscription to %s (check its ACL)", refused)
+            return
+        self.connected.set()
 
     def _on_disconnect(self, _c: object, _u: object, _f: object, rc: object, _p: object) -> None:
         self.connected.clear()
@@ -261,3 +310,4 @@ class MqttIngest:
             if m.qos and g == gen:
                 client.ack(m.mid, m.qos)
                 self.acked += 1
+        failpoints.hit("acked")

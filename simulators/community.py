@@ -24,6 +24,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.connection import BrokerAddress, MqttTls
 from sensors.errors import GridWatchError
 from sensors.wire import availability_topic
 from simulators.behaviour import SimDevice
@@ -120,6 +121,7 @@ class CommunitySimulator:
             availability topic before its first report.
         username: broker user name, if it needs one.
         password: broker password.
+        tls: TLS settings (``mqtts://``); None for plain TCP.
         weak_batteries: at most this many batteries start near their end (None: as
             drawn, about 1 %).
     """
@@ -144,6 +146,7 @@ class CommunitySimulator:
         weak_batteries: int | None = DEMO_WEAK_BATTERIES,
         username: str | None = None,
         password: str | None = None,
+        tls: MqttTls | None = None,
     ) -> None:
         self.community_id = index.site.community.id
         self.devices = sim_devices(index)
@@ -175,8 +178,7 @@ class CommunitySimulator:
             clean_session=True,
             protocol=mqtt.MQTTv311,
         )
-        if username is not None:
-            self._client.username_pw_set(username, password)
+        BrokerAddress(host, port, username, password, tls).configure(self._client)
         self._client.max_inflight_messages_set(1000)
         self._client.reconnect_delay_set(1, 10)
         self._client.on_publish = self._on_publish

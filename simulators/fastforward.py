@@ -25,6 +25,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.connection import BrokerAddress, MqttTls
 from simulators.behaviour import SimDevice, check_hazard
 from simulators.community import SimulatorError, sim_devices
 from simulators.engine import CommunityModel, render
@@ -102,6 +103,7 @@ class FastForward:
         fault_rate: float = 0.0,
         username: str | None = None,
         password: str | None = None,
+        tls: MqttTls | None = None,
     ) -> None:
         self.community_id = index.site.community.id
         self.devices = sim_devices(index)
@@ -123,8 +125,7 @@ class FastForward:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=api.rstrip("/"), timeout=30, headers=headers)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-fastforward-{id(self)}")
-        if username is not None:
-            self.client.username_pw_set(username, password)
+        BrokerAddress(host, port, username, password, tls).configure(self.client)
         self.client.max_inflight_messages_set(1000)
         self.host, self.port = host, port
         self.stats = FastForwardStats()

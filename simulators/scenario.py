@@ -28,6 +28,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ingest.connection import BrokerAddress, MqttTls
 from sensors.errors import GridWatchError, SiteError
 from simulators.manual_clock import ManualClockError, advance
 from topology.index import SiteIndex
@@ -404,13 +405,17 @@ def junit_xml(results: list[Result]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A running service: its API, its broker, an admin token, its community."""
+    """A running service: its API, its broker, an admin token, its community, and how to
+    log in to the broker (user, password, TLS; None: anonymous, plain TCP)."""
 
     api: str
     mqtt_host: str
     mqtt_port: int
     token: str
     community: str
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_tls: MqttTls | None = None
 
 
 @dataclass(order=True, slots=True)
@@ -487,6 +492,8 @@ class Runner:
                                  headers={"Authorization": f"Bearer {target.token}"})
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-scenario-{id(self)}")
         self.client.max_inflight_messages_set(200)
+        BrokerAddress(target.mqtt_host, target.mqtt_port, target.mqtt_username,
+                      target.mqtt_password, target.mqtt_tls).configure(self.client)
         try:
             self.client.connect(target.mqtt_host, target.mqtt_port)
         except OSError as exc:

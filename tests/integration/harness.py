@@ -155,8 +155,11 @@ class ServiceProcess:
 class Publisher:
     """A QoS 1 MQTT publisher that waits for each PUBACK batch."""
 
-    def __init__(self, host: str, port: int, client_id: str = "test-publisher") -> None:
+    def __init__(self, host: str, port: int, client_id: str = "test-publisher",
+                 login: tuple[str, str] | None = None) -> None:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         self.client.connect(host, port)

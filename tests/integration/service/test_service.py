@@ -122,7 +122,7 @@ def test_embedded_broker_zero_setup(site_file, tmp_path):
     port = free_port()
     with ServiceThread(site=site_file, data_dir=tmp_path / "data", mqtt_port=port) as svc:
         assert svc.rt.broker is not None
-        pub = Publisher("127.0.0.1", port)
+        pub = Publisher("127.0.0.1", port, login=svc.rt.broker.login("simulator"))
         pub.publish_all([("gridwatch/tiny/smoke-101/state", {"smoke": True, "seq": 1})])
         a = wait_for(lambda: alerts(svc.api, kind="smoke"), what="the smoke alert")[0]
         assert a["assignee"]["id"] == "w-g1"
