@@ -37,6 +37,7 @@ from store.state import StateStore
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEY = "rules.snapshot"
+LIVE_KEY = "live.snapshot"
 UPTO_KEY = "rules.journal_upto"
 
 Availability = list[tuple[int, bool, float]]
@@ -121,6 +122,12 @@ class RuleJournal:
                     self.engine.restore(snap)
             except Exception:
                 log.exception("rule checkpoint not restored; starting with fresh rule state")
+        live_blob = self.store.get_blob(LIVE_KEY)
+        if live_blob is not None:
+            try:
+                self.live.restore_arrays(_unpack(live_blob))
+            except Exception:
+                log.exception("live device states not restored from the checkpoint")
         self._base = self.engine.snapshot()
         entries = [Entry(*r) for r in self.store.journal_after(self.upto)]
         for e in entries:
@@ -218,7 +225,7 @@ class RuleJournal:
         self.store.put_blob(SNAPSHOT_KEY, _pack(snap))
         self.store.put_blob(UPTO_KEY, str(upto).encode())
         self.store.journal_truncate(upto)
-        self.store.save_device_states(self.live.rows())
+        self.store.put_blob(LIVE_KEY, _pack(self.live.snapshot()))
         self._pending_base = (snap, upto)
         return upto
 
@@ -233,4 +240,4 @@ class RuleJournal:
         self._since = [e for e in self._since if e.id > upto]
 
 
-__all__ = ["SNAPSHOT_KEY", "UPTO_KEY", "Entry", "RuleJournal", "decode_batch", "encode_batch"]
+__all__ = ["LIVE_KEY", "SNAPSHOT_KEY", "UPTO_KEY", "Entry", "RuleJournal", "decode_batch", "encode_batch"]

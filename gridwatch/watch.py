@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,9 @@ class FaultWatch:
         self._undelivered_since: float | None = None
         self._errors_seen = int(getattr(pipeline.stats, "store_errors", 0))
         self._batches_at_error: int | None = None
-        self.started_at = clock()
+        self._elapsed = time.monotonic
+        self._received = 0
+        self._heard_at = self._elapsed()
 
     def _set(self, hazard: SystemHazard, severity: Severity | None, note: str) -> None:
         """Raise (a severity), change or clear (None) one system alert when it changes."""
@@ -85,8 +88,9 @@ class FaultWatch:
                                 severity=severity or Severity.WARNING, note=note)
 
     def check(self) -> None:
-        """Run every check once."""
-        now = self.clock()
+        """Run every check once. How long a fault has lasted is real time (a monotonic
+        clock), whatever the service clock does (a manual test clock jumps days)."""
+        now = self._elapsed()
         for check in (self._disk, self._mqtt, self._readings, self._notices, self._clock):
             try:
                 check(now)
@@ -107,7 +111,10 @@ class FaultWatch:
         down = not connected and now - (self._down_since or now) >= self.limits.mqtt_down_s
         self._set(SystemHazard.MQTT_DISCONNECTED, Severity.CRITICAL if down else None,
                   "the ingest has no connection to the broker: no readings arrive")
-        last = float(self.pipeline.stats.last_message_at or 0.0) or self.started_at
+        received = int(self.pipeline.stats.received)
+        if received != self._received:
+            self._received, self._heard_at = received, now
+        last = self._heard_at
         silent = connected and now - last >= self.limits.silent_s
         self._set(SystemHazard.INGEST_SILENT, Severity.WARNING if silent else None,
                   f"no message for {int(now - last)} s although connected")

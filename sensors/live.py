@@ -45,6 +45,22 @@ class LiveState:
         self.online = np.full(n, UNKNOWN, dtype=np.int8)
         self.messages = np.zeros(n, dtype=np.int64)
 
+    ARRAYS = ("values", "value_ts", "value_seq", "last_seen", "online", "messages")
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of every array (a checkpoint keeps these: a few ms, where :meth:`rows`
+        builds a dict per device)."""
+        return {name: getattr(self, name).copy() for name in self.ARRAYS}
+
+    def restore_arrays(self, snap: dict[str, np.ndarray]) -> bool:
+        """Load :meth:`snapshot`'s arrays; False (nothing changed) when they do not fit
+        this registry."""
+        if any(name not in snap or snap[name].shape != getattr(self, name).shape for name in self.ARRAYS):
+            return False
+        for name in self.ARRAYS:
+            getattr(self, name)[...] = snap[name]
+        return True
+
     def update(self, batch: ReadingBatch) -> None:
         """Fold a batch in: per field, the value of the newest reading by (event time,
         ``seq``) wins; an older one is ignored, and of two readings with the same key
