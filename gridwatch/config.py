@@ -6,10 +6,11 @@ variable ``GRIDWATCH_<NAME>``; flags win over the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.connection import BrokerAddress, MqttTls, parse_broker_url, read_secret_file
@@ -18,7 +19,10 @@ from ingest.connection import BrokerAddress, MqttTls, parse_broker_url, read_sec
 class Settings(BaseSettings):
     """Everything ``gridwatch run`` needs."""
 
-    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", extra="ignore")
+    # A secret may also be a file named like its variable (gridwatch_admin_token,
+    # gridwatch_influx_token, ...) in $GRIDWATCH_SECRETS_DIR, e.g. compose's /run/secrets.
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", extra="ignore",
+                                      secrets_dir=os.environ.get("GRIDWATCH_SECRETS_DIR") or None)
 
     site: Path | None = Field(default=None, description="Site file (YAML); default: the bundled sample")
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite files live")
@@ -112,6 +116,15 @@ class Settings(BaseSettings):
         if v is not None:
             parse_broker_url(v)  # raises MqttConfigError, a ValueError, with the reason
         return v
+
+    @model_validator(mode="after")
+    def _mqtt_tls_files(self) -> Settings:
+        if self.mqtt is not None:
+            parse_broker_url(self.mqtt, ca_file=self.mqtt_ca_file, cert_file=self.mqtt_cert_file,
+                             key_file=self.mqtt_key_file)
+        elif self.mqtt_ca_file or self.mqtt_cert_file or self.mqtt_key_file:
+            raise ValueError("MQTT TLS files need --mqtt mqtts://HOST:PORT")
+        return self
 
     def mqtt_broker(self) -> BrokerAddress | None:
         """The external broker (None: the embedded one), its TLS files and password: the

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 import threading
 import time
 import zlib
@@ -115,6 +116,8 @@ class InfluxReadingStore:
         downsample_lateness_s: how long a minute stays open to late readings.
         clock: the current time, epoch s (tests pass a fake one).
         transport: an httpx transport (tests), else a real connection pool.
+        ca_file: PEM CA file an ``https://`` server's certificate must chain to (None:
+            the system's CAs).
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class InfluxReadingStore:
         downsample_lateness_s: float = 120.0,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.database = database
@@ -166,6 +170,8 @@ class InfluxReadingStore:
             timeout=timeout_s,
             transport=transport,
             limits=httpx.Limits(max_connections=max_in_flight + 2),
+            # https:// with a private CA: only that CA (else the system's)
+            verify=ssl.create_default_context(cafile=str(ca_file)) if ca_file else True,
         )
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="influx-post")
         self._lock = threading.Lock()  # counters and the spool-or-post decision
@@ -185,10 +191,11 @@ class InfluxReadingStore:
         self._last_error: str | None = None
         self.server_version: str | None = None
         self._database_ready = False
-        self._downsampler = Downsampler(
-            self, interval_s=downsample_interval_s, lateness_s=downsample_lateness_s
-        )
         self._stop = threading.Event()
+        self._downsampler = Downsampler(
+            self, interval_s=downsample_interval_s, lateness_s=downsample_lateness_s,
+            stopping=self._stop.is_set,
+        )
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._maintain, name="influx-maint", daemon=True)
         self._thread.start()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.influx import InfluxReadingStore
@@ -26,6 +26,9 @@ class InfluxSettings(BaseSettings):
         database: database (1.x), or the database name mapped to a bucket (2.x DBRP, 3.x).
         retention_policy: retention policy raw readings are written to (None: default).
         token: API token for 2.x / 3.x (``Authorization: Token ...``).
+        token_file: a file holding the token (its first line), when ``token`` is not given.
+        ca_file: PEM CA file an ``https://`` server's certificate must chain to
+            (None: the system's CAs).
         username: 1.x user (HTTP basic auth with ``password``).
         password: 1.x password.
         create_database: on 1.x, create the database when it is missing.
@@ -50,6 +53,8 @@ class InfluxSettings(BaseSettings):
     database: str = "gridwatch"
     retention_policy: str | None = None
     token: SecretStr | None = None
+    token_file: FilePath | None = None
+    ca_file: FilePath | None = None
     username: str | None = None
     password: SecretStr | None = None
     create_database: bool = True
@@ -83,6 +88,13 @@ class InfluxSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_auth(self) -> InfluxSettings:
+        if self.token is None and self.token_file is not None:
+            lines = self.token_file.read_text(encoding="utf-8").splitlines()
+            if not lines or not lines[0]:
+                raise ValueError(f"the token file {self.token_file} is empty")
+            self.token = SecretStr(lines[0])
+        if self.ca_file is not None and not self.url.startswith("https://"):
+            raise ValueError("ca_file is for an https:// URL")
         if self.token is not None and self.username is not None:
             raise ValueError("give a token (2.x/3.x) or a username and password (1.x), not both")
         if self.password is not None and self.username is None:
@@ -111,6 +123,7 @@ def open_influx_store(
         settings.database,
         retention_policy=settings.retention_policy,
         token=settings.token.get_secret_value() if settings.token else None,
+        ca_file=settings.ca_file,
         username=settings.username,
         password=settings.password.get_secret_value() if settings.password else None,
         series_tags=series_tags,
