@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,10 +82,15 @@ class Downsampler:
         store: the store whose database it reads and writes.
         interval_s: how often :meth:`maybe_run` really runs (None: never).
         lateness_s: how long after its end a minute may still receive readings.
+        stopping: True once the store is closing: a catch-up over months of readings
+            stops between two queries and goes on from there next time (issue 14:
+            ``close()`` waited for the whole catch-up).
     """
 
-    def __init__(self, store: _Store, *, interval_s: float | None, lateness_s: float) -> None:
+    def __init__(self, store: _Store, *, interval_s: float | None, lateness_s: float,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self._store = store
+        self._stopping = stopping
         self.interval_s = interval_s
         self.lateness_s = lateness_s
         self.watermark_1m: float | None = None
@@ -104,9 +110,12 @@ class Downsampler:
         self._last_run = now
         final_1m = _floor(now - self.lateness_s, MINUTE_S)
         written, self.watermark_1m = self._roll(_LEVEL_1M, self.watermark_1m, final_1m)
+        if self._stopping():
+            return written
         final_1h = _floor(self.watermark_1m, HOUR_S)
         more, self.watermark_1h = self._roll(_LEVEL_1H, self.watermark_1h, final_1h)
-        self._retain(now)
+        if not self._stopping():
+            self._retain(now)
         return written + more
 
     def source_for(self, start: float, every_s: float, now: float) -> str:
@@ -133,6 +142,8 @@ class Downsampler:
         start = min(start, watermark)
         written = 0
         while start < final_end:
+            if self._stopping():  # closing: keep what is done, go on from here next time
+                return written, max(watermark, start)
             end = min(start + level.step_s, final_end)
             written += self._roll_range(level, start, end)
             start = end
