@@ -46,6 +46,35 @@ class ScenarioError(GridWatchError):
     """A scenario file that cannot be used (the message names file, path and problem)."""
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors' aliases (``*name``): a few hundred bytes of nested
+    aliases expand to gigabytes once a state is serialised (issue 14: 649 bytes took
+    ``scenario run`` to 5.5 GB). Scenarios have no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML's hook
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call] # PyYAML is untyped
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a scenario", mark)
+        return super().compose_node(parent, index)
+
+
+# A device's state is a flat JSON object (the wire contract): at most this many keys,
+# each a short name with a scalar value.
+MAX_STATE_KEYS = 64
+_Key = Annotated[str, Field(min_length=1, max_length=64)]
+_Scalar = bool | int | float | Annotated[str, Field(max_length=256)] | None
+FlatState = Annotated[dict[_Key, _Scalar], Field(max_length=MAX_STATE_KEYS)]
+
+
+class Z2mEv(BaseModel):
+    """A Zigbee2MQTT message: the device's friendly name and its flat state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=128)
+    state: FlatState = Field(default_factory=dict)
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,7 +89,7 @@ class Ramp(_M):
     every_s: float = Field(default=15.0, gt=0)
     until_s: float = Field(gt=0, le=7 * 86400)
     cap: float | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: FlatState = Field(default_factory=dict)
 
 
 class Repeat(_M):
@@ -123,11 +152,11 @@ class Event(_M):
 
     at: Seconds = 0.0
     device: str | None = None
-    state: dict[str, Any] | None = None
+    state: FlatState | None = None
     ramp: Ramp | None = None
     repeat: Repeat | None = None
     availability: Literal["online", "offline"] | None = None
-    z2m: dict[str, Any] | None = Field(default=None, description="{name, state}: a Zigbee2MQTT message")
+    z2m: Z2mEv | None = Field(default=None, description="{name, state}: a Zigbee2MQTT message")
     topic: str | None = None
     payload: str | None = None
     act: Act | None = None
@@ -266,7 +295,7 @@ def load_scenario(path: Path) -> Loaded:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB: not a scenario")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
@@ -301,8 +330,8 @@ def _unknown_names(sc: Scenario, index: SiteIndex) -> Iterator[tuple[str, str]]:
         where = f"events.{i}"
         if ev.device and ev.device not in devices:
             yield f"{where}.device", f"no device {ev.device!r}"
-        if ev.z2m is not None and ev.z2m.get("name") not in z2m:
-            yield f"{where}.z2m.name", f"no device has z2m_name {ev.z2m.get('name')!r}"
+        if ev.z2m is not None and ev.z2m.name not in z2m:
+            yield f"{where}.z2m.name", f"no device has z2m_name {ev.z2m.name!r}"
         if ev.act is not None:
             if ev.act.device not in devices:
                 yield f"{where}.act.device", f"no device {ev.act.device!r}"
@@ -469,8 +498,8 @@ def expand(sc: Scenario, community: str) -> list[_Step]:
         elif ev.z2m is not None:
             for t in times:
                 n += 1
-                steps.append(_Step(t, n, "message", f"zigbee2mqtt/{ev.z2m['name']}",
-                                   orjson.dumps(ev.z2m.get("state", {}))))
+                steps.append(_Step(t, n, "message", f"zigbee2mqtt/{ev.z2m.name}",
+                                   orjson.dumps(ev.z2m.state)))
         elif ev.topic is not None and ev.payload is not None:
             n += 1
             steps.append(_Step(ev.at, n, "message", ev.topic, ev.payload.encode()))
