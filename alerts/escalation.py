@@ -28,6 +28,7 @@ warning 24 h, info 72 h; past it, the grid leader and the deputy are told once.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -222,11 +223,16 @@ class EscalationEngine:
         self.clock = clock
         self._lock = threading.RLock()
         self._states: dict[int, EscalationState] = {s.alert_id: s for s in book.load_all()}
+        # When each escalation next has something to do (the rule core's ``next_due``
+        # idea): a tick reads only the alerts that are due. Missing: due now.
+        self._due: dict[int, float] = {}
+        self._last_route: tuple[tuple[Place, str, float], Assignment] | None = None
 
     def reload(self) -> None:
         """Take the escalations from the book again (after a rolled-back transaction)."""
         with self._lock:
             self._states = {s.alert_id: s for s in self.book.load_all()}
+            self._due.clear()
 
     @property
     def config(self) -> EscalationConfig:
@@ -246,6 +252,7 @@ class EscalationEngine:
         actions = {e.action for e in change.events}
         now = self.clock()
         with self._lock:
+            self._due.pop(alert.id, None)  # looked at again at the next tick
             state = self._states.get(alert.id)
             if change.created:
                 if alert.is_open:
@@ -292,13 +299,34 @@ class EscalationEngine:
         sent = 0
         with self._lock:
             for alert_id in list(self._states):
+                if self._due.get(alert_id, -math.inf) > now:
+                    continue
                 state = self._states[alert_id]
                 alert = self.alerts.get(alert_id)
                 if alert is None or not alert.is_open:
                     self._forget(alert_id)
                     continue
                 sent += self._run(alert, state, now)
+                self._due[alert_id] = self._next_due(alert, state)
         return sent
+
+    def _next_due(self, alert: Alert, state: EscalationState) -> float:
+        """When this escalation next has a step, reminder, deadline or incident update
+        to run (infinity while a silence or an inhibition holds it: a change ends that)."""
+        if state.suppressed:
+            return math.inf
+        policy = policy_for(self.config, alert.hazard, alert.severity)
+        due = math.inf
+        if not state.acknowledged and alert.status is AlertStatus.RAISED:
+            if state.next_step < len(policy.steps):
+                due = min(due, state.started_at + policy.steps[state.next_step].after_s)
+            if policy.repeat_s and state.told and state.repeats < policy.repeat_max:
+                due = min(due, state.last_notice_at + policy.repeat_s)
+        if not state.overdue_sent:
+            due = min(due, state.started_at + resolve_within(self.config, policy, str(alert.severity)))
+        if state.joined:
+            due = min(due, state.last_update_at + INCIDENT_UPDATE_S)
+        return due
 
     def resume(self, open_alerts: Iterable[Alert], now: float) -> None:
         """Adopt open alerts that have no escalation state (raised before it was kept):
@@ -326,6 +354,7 @@ class EscalationEngine:
         self.book.save(state)
 
     def _forget(self, alert_id: int) -> None:
+        self._due.pop(alert_id, None)
         if self._states.pop(alert_id, None) is not None:
             self.book.delete(alert_id)
 
@@ -362,6 +391,7 @@ class EscalationEngine:
         self._send(alert, first_notice(alert), new, now,
                    f"part of incident #{alert.data['grouped_into']}", 0)
         if parent is not None:
+            self._due.pop(parent.alert_id, None)  # its incident update is due
             parent.joined.append(str(alert.data.get("address") or alert.device_id or alert.id))
             parent_alert = self.alerts.get(parent.alert_id)
             if parent_alert is not None:  # those just told by the alarm need no update
@@ -460,7 +490,7 @@ class EscalationEngine:
                 if who and who not in out:
                     out.append(who)
             return out
-        assignment = route(self.index, place, hazard=alert.hazard, now=now)
+        assignment = self._route(place, alert.hazard, now)
         if alert.assignee and alert.assignee != assignment.assignee:
             assignment = Assignment(alert.assignee, assignment.backup,
                                     assignment.property_company, assignment.property_staff,
@@ -475,7 +505,15 @@ class EscalationEngine:
         place = self._place(alert)
         if place is None:
             return recipients(self.index, ids, Assignment(alert.assignee or "", None, None))
-        return recipients(self.index, ids, route(self.index, place, hazard=alert.hazard, now=now))
+        return recipients(self.index, ids, self._route(place, alert.hazard, now))
+
+    def _route(self, place: Place, hazard: str, now: float) -> Assignment:
+        """``route()`` once per (place, hazard, time): a step names people, then finds
+        their channels, with the same routing."""
+        key = (place, hazard, now)
+        if self._last_route is None or self._last_route[0] != key:
+            self._last_route = (key, route(self.index, place, hazard=hazard, now=now))
+        return self._last_route[1]
 
     def _send(self, alert: Alert, kind: NoticeType, ids: list[str], now: float, reason: str,
               level: int) -> int:

@@ -152,15 +152,19 @@ class AlertService:
                 existing = self.store.open_alert(key)
                 recent = self.store.latest_alert(key) if existing is None and t.severity else None
                 place = place_of_device(dplace)
-                assignment = route(self.index, place, hazard=t.hazard.value, now=now)
+                # routed once, and only for an alert that may be new (a change of an
+                # open alert keeps who it was routed to)
+                assignment = (route(self.index, place, hazard=t.hazard.value, now=now)
+                              if existing is None and t.severity is not None else None)
                 alert, events = apply_transition(
                     existing, t, device_id=device_id, place_id=place.place_id,
-                    grid_id=place.grid_id, assignee=assignment.assignee, now=now, recent=recent,
+                    grid_id=place.grid_id, assignee=assignment.assignee if assignment else None,
+                    now=now, recent=recent,
                 )
                 if alert is None:
                     continue
                 created = alert.id == 0
-                if created:
+                if created and assignment is not None:
                     _facts(alert, place, assignment, self.index)
                 parent = None if alert.data.get("grouped_into") else self._incident_of(t)
                 if parent is None and created and t.hazard in GROUPED_BY_BUILDING:

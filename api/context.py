@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from alerts.model import Alert, Outcome, ReportCategory
+from alerts.noise import Silence
 from alerts.rules.types import Severity
 from alerts.service import AlertChange
 from ingest.mqtt import MqttIngest
@@ -47,6 +48,39 @@ class AlertActions(Protocol):
         ...
 
 
+class AlarmCommands(Protocol):
+    """People's commands on devices, households and silences (each commits as one
+    transaction of the alarm side, audited)."""
+
+    def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
+        """Maintenance / test mode on or off; returns whether it is on."""
+        ...
+
+    def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
+        """Hush a sounding smoke alarm; False when it was not sounding."""
+        ...
+
+    def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
+        """Take a device out of service."""
+        ...
+
+    def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
+        """A household away or back; None without devices."""
+        ...
+
+    def add_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Store a silence and apply it."""
+        ...
+
+    def end_silence(self, silence: Silence, *, actor: str) -> Silence:
+        """Lift a silence now."""
+        ...
+
+    def retired(self) -> set[str]:
+        """Devices out of service."""
+        ...
+
+
 class ApiContext(Protocol):
     """The parts of a running GridWatch the API reads and drives."""
 
@@ -63,6 +97,11 @@ class ApiContext(Protocol):
     settings: Any
     clock: Any
     counters: Any
+
+    @property
+    def commands(self) -> AlarmCommands:
+        """People's commands (the alarm path)."""
+        ...
 
     @property
     def alerts(self) -> AlertActions:

@@ -153,6 +153,7 @@ class Runtime:
         )
         self.alarm = self._start_alarm_path()
         self.alerts = AlertCommands(self.alarm)
+        self.commands = self.alarm
         self.escalation = self.alarm.escalation
         host, port, user, password = settings.mqtt_parts()
         self.mqtt_host, self.mqtt_port = host, port

@@ -44,9 +44,8 @@ def maintenance(c: Ctx, p: Me, device_id: str, body: MaintenanceBody,
         raise ApiError(404, f"no device {device_id!r}")
     if p.read_only:
         raise ApiError(403, "you may not change devices")
-    rt: Any = c
     try:
-        on = rt.set_maintenance(device_id, body.on, actor=who, note=body.note)
+        on = c.commands.set_maintenance(device_id, body.on, actor=who, note=body.note)
     except DeviceRetired as exc:
         raise ApiError(409, str(exc)) from None
     return {"device_id": device_id, "maintenance": on}
@@ -72,8 +71,7 @@ def hush(c: Ctx, p: Me, device_id: str, body: HushBody,
         raise ApiError(409, f"{device_id!r} is not a smoke alarm")
     if p.read_only or p.role == UserRole.MAINTENANCE:
         raise ApiError(403, "only those who respond to alarms may silence one")
-    rt: Any = c
-    if not rt.hush(device_id, actor=who, note=body.note):
+    if not c.commands.hush(device_id, actor=who, note=body.note):
         raise ApiError(409, f"the smoke alarm {device_id!r} is not sounding")
     return {"device_id": device_id, "hushed": True}
 
@@ -97,8 +95,7 @@ def retire(c: Ctx, p: Me, device_id: str, body: RetireBody,
     if p.read_only or p.role == UserRole.GRID_WORKER:
         raise ApiError(403, "only the property company, maintenance, a community leader or an "
                             "admin may retire devices")
-    rt: Any = c
-    return dict(rt.retire_device(device_id, actor=who, note=body.note))
+    return dict(c.commands.retire_device(device_id, actor=who, note=body.note))
 
 
 @router.post("/households/{household_id}/away", summary="Check a household in as away, or back",
@@ -110,8 +107,7 @@ def away(c: Ctx, p: Me, household_id: str, body: AwayBody,
         raise ApiError(404, f"no household {household_id!r}")
     if p.read_only:
         raise ApiError(403, "you may not change households")
-    rt: Any = c
-    result = rt.set_away(household_id, body.away, actor=who, note=body.note)
+    result = c.commands.set_away(household_id, body.away, actor=who, note=body.note)
     if result is None:
         raise ApiError(404, f"household {household_id!r} has no devices to watch")
     return {"household_id": household_id, "away": result}

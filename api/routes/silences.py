@@ -112,8 +112,7 @@ def create_silence(c: Ctx, p: Me, body: SilenceBody,
                 place_id=body.place_id, device_ids=sorted(set(body.device_ids)),
                 hazards=sorted({h.value for h in body.hazards}),
                 device_kinds=sorted({k.value for k in body.device_kinds}))
-    rt: Any = c
-    saved: Silence = rt.add_silence(s, actor=who)
+    saved: Silence = c.commands.add_silence(s, actor=who)
     return saved.to_dict(now)
 
 
@@ -157,6 +156,5 @@ def end_silence(c: Ctx, p: Me, silence_id: SilenceId,
         raise ApiError(404, f"no silence {silence_id}")
     if p.read_only or _may_cover(c, p, s.place_id, s.device_ids) is not None:
         raise ApiError(403, "you may not lift this silence")
-    rt: Any = c
-    ended: Silence = rt.end_silence(s, actor=who)
+    ended: Silence = c.commands.end_silence(s, actor=who)
     return ended.to_dict(c.clock())
