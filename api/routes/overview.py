@@ -32,6 +32,7 @@ from api.live import (
     TooManyStreams,
 )
 from api.principal import CONTACT_PREFIX, Principal
+from api.routes.alerts import AlertId
 from api.views import alert_view
 
 router = APIRouter(prefix="/api", tags=["overview"], responses=error_responses(401, 422))
@@ -79,7 +80,7 @@ def words() -> Response:
 
 @router.get("/alerts/{alert_id}/messages", summary="Each notice of an alert as its recipient read it",
             responses=error_responses(404))
-def messages(c: Ctx, p: Me, alert_id: int) -> dict[str, Any]:
+def messages(c: Ctx, p: Me, alert_id: AlertId) -> dict[str, Any]:
     """Title and text of every notice of the alert per recipient (rendered in the
     recipient's language), the channels tried and whether one delivered. Where nobody
     has a channel (the demo), this is what they would have received."""
