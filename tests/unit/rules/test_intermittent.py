@@ -53,6 +53,8 @@ def test_intermittent_leak_that_stays_wet_goes_critical_unless_acknowledged(engi
         spells(e, dev, "water_leak", 1, 0, [T0, T0 + 60, T0 + 120], 4.0)
         assert e.condition(dev, Hazard.WATER_LEAK) == 2
     e.acknowledge(1, Hazard.WATER_LEAK, T0 + 130)
+    # a dry reading while the intermittent leak holds keeps the acknowledgement
+    e.evaluate(batch((1, T0 + 150, {"water_leak": 0})), T0 + 150)
     t = T0 + 200
     e.evaluate(batch((0, t, {"water_leak": 1}), (1, t, {"water_leak": 1})), t)
     trs = e.sweep(t + 601)
