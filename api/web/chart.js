@@ -16,7 +16,7 @@ function setup(canvas, h) {
 export function line(canvas, series, {fmt, unit = "", thresholds = []}) {
   const c = setup(canvas, 200);
   const g = c.g;
-  const left = 52, bottom = 22, top = 10, right = 10;
+  const bottom = 22, top = 10, right = 10;
   const xs = [], ys = [];
   series.forEach((s) => s.points.forEach((p) => { xs.push(p[0]); ys.push(p[1]); }));
   g.clearRect(0, 0, c.w, c.h);
@@ -26,13 +26,14 @@ export function line(canvas, series, {fmt, unit = "", thresholds = []}) {
   const top0 = Math.max(...ys, ...thresholds.map((t) => t.value));
   const ticks = niceTicks(Math.min(...ys), top0 || 1);
   const y0 = ticks[0], y1 = ticks[ticks.length - 1];
+  const labels = ticks.map((v) => `${fmtNumber(v, 2)}${unit ? ` ${unit}` : ""}`);
+  const left = 8 + Math.max(...labels.map((l) => g.measureText(l).width));
   const X = (v) => left + (v - x0) / (x1 - x0) * (c.w - left - right);
   const Y = (v) => c.h - bottom - (v - y0) / (y1 - y0) * (c.h - bottom - top);
   g.strokeStyle = "#eee"; g.fillStyle = "#555"; g.lineWidth = 1;
-  ticks.forEach((v) => {
+  ticks.forEach((v, i) => {
     g.beginPath(); g.moveTo(left, Y(v)); g.lineTo(c.w - right, Y(v)); g.stroke();
-    const label = `${fmtNumber(v, 2)}${unit ? ` ${unit}` : ""}`;
-    g.fillText(label, left - 4 - g.measureText(label).width, Y(v) + 4);
+    g.fillText(labels[i], left - 4 - g.measureText(labels[i]).width, Y(v) + 4);
   });
   g.fillText(fmt(x0), left, c.h - 6);
   const r = fmt(x1); g.fillText(r, c.w - right - g.measureText(r).width, c.h - 6);
