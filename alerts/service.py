@@ -14,15 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.book import AlertBook, OpenAlerts
 from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
-from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
 from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
 from alerts.rules.types import FAULTS, LIFE_SAFETY, Severity, Transition
 from alerts.system import SystemHazard, system_key, system_transition
 from sensors.errors import GridWatchError
 from sensors.registry import DeviceTable
-from store.state import StateStore
 from topology.index import SiteIndex
 
 log = logging.getLogger(__name__)
@@ -82,11 +82,14 @@ GROUPED_BY_BUILDING = LIFE_SAFETY | FAULTS
 class AlertService:
     """Applies transitions and actions; persists through a :class:`StateStore`."""
 
-    def __init__(self, index: SiteIndex, table: DeviceTable, store: StateStore) -> None:
-        """Args: the site index, the device table (row → id) and the state store."""
+    def __init__(self, index: SiteIndex, table: DeviceTable, store: AlertBook) -> None:
+        """Args: the site index, the device table (row → id) and the book of alerts
+        (the SQLite state store in the service; :class:`MemoryAlertBook` in tests)."""
         self.index = index
         self.table = table
         self.store = store
+        # The open alerts in memory: folding, grouping and inhibition read them here.
+        self.open = OpenAlerts()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         # Silences and maintenance windows in force or scheduled (the runtime loads and
@@ -115,12 +118,23 @@ class AlertService:
         store: at start, and after a transaction that changed them rolled back."""
         releases: dict[int, float] = {}
         roots: dict[tuple[str, str], int] = {}
-        for a in sorted(self.store.open_alerts(), key=lambda x: x.raised_at):
+        self.open.load(self.store.open_alerts())
+        for a in sorted(self.open.all(), key=lambda x: x.raised_at):
             if "release_at" in a.data:
                 releases[a.id] = float(a.data["release_at"])
             if a.hazard in GROUPED_BY_BUILDING and a.data.get("building_id") and not a.data.get("grouped_into"):
                 roots[(a.data["building_id"], a.hazard)] = a.id
         self._releases, self._roots = releases, roots
+
+    def _save(self, alert: Alert, events: Sequence[AlertEvent] | list[AlertEvent] = ()) -> Alert:
+        """Save through the book and keep the open-alert index up to date."""
+        saved = self.store.save_alert(alert, events)
+        self.open.put(saved)
+        return saved
+
+    def _get(self, alert_id: int) -> Alert | None:
+        """An alert by id: open ones from memory."""
+        return self.open.get(alert_id) or self.store.get_alert(alert_id)
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` after every persisted change (exceptions are logged, not raised)."""
@@ -149,8 +163,9 @@ class AlertService:
                     log.error("transition for unknown device %s", device_id)
                     continue
                 key = alert_key(device_id, t.hazard)
-                existing = self.store.open_alert(key)
-                recent = self.store.latest_alert(key) if existing is None and t.severity else None
+                existing = self.open.open(key)
+                recent = ((self.open.recently_closed(key, now) or self.store.latest_alert(key))
+                          if existing is None and t.severity else None)
                 place = place_of_device(dplace)
                 # routed once, and only for an alert that may be new (a change of an
                 # open alert keeps who it was routed to)
@@ -175,7 +190,7 @@ class AlertService:
                                              f"part of incident #{parent.id} ({parent.device_id})"))
                 if created:
                     self._quiet_new(alert, events, now)
-                saved = self.store.save_alert(alert, events)
+                saved = self._save(alert, events)
                 changes.append(AlertChange(saved, tuple(events), created))
                 if (created and parent is None and t.hazard in GROUPED_BY_BUILDING
                         and place.building_id):
@@ -193,7 +208,7 @@ class AlertService:
     def _record(self, a: Alert, action: str, note: str, now: float) -> AlertChange:
         """Save an alert with one system event on its timeline (under the caller's lock)."""
         ev = AlertEvent(a.id, now, "system", action, note)
-        return AlertChange(self.store.save_alert(a, [ev]), (ev,), False)
+        return AlertChange(self._save(a, [ev]), (ev,), False)
 
     # -- silences and inhibition -----------------------------------------------------
 
@@ -205,7 +220,7 @@ class AlertService:
             events.append(AlertEvent(0, now, "system", "silenced", f"#{s.id} by {s.author}: {s.reason}"))
         gw = self.gateway_of.get(alert.device_id or "")
         if gw and alert.hazard in INHIBITED_HAZARDS:
-            gw_alert = self.store.open_alert(alert_key(gw, "offline"))
+            gw_alert = self.open.open(alert_key(gw, "offline"))
             if gw_alert is not None and gw_alert.active:
                 alert.data["inhibited_by"] = gw_alert.id
                 events.append(AlertEvent(0, now, "system", "inhibited",
@@ -220,7 +235,7 @@ class AlertService:
         n = 0
         for dev in self._behind.get(gw, []):
             for hazard in INHIBITED_HAZARDS:
-                a = self.store.open_alert(alert_key(dev, hazard))
+                a = self.open.open(alert_key(dev, hazard))
                 if a is None:
                     continue
                 if gw_alert.active and (a.data.get("inhibited_by") or a.status is AlertStatus.RAISED):
@@ -230,17 +245,17 @@ class AlertService:
                         if a.data["inhibited_by"] != gw_alert.id or "release_at" in a.data:
                             a.data["inhibited_by"] = gw_alert.id
                             a.data.pop("release_at", None)
-                            self.store.save_alert(a, [])
+                            self._save(a, [])
                         continue
                     a.data["inhibited_by"] = gw_alert.id
                     out.append(self._record(a, "inhibited", f"gateway {gw} is offline (#{gw_alert.id})", now))
                 elif not gw_alert.active and a.data.get("inhibited_by") == gw_alert.id:
                     a.data["release_at"] = now + GATEWAY_GRACE_S
                     self._releases[a.id] = now + GATEWAY_GRACE_S
-                    self.store.save_alert(a, [])
+                    self._save(a, [])
         if gw_alert.active and n:
             gw_alert.data["inhibits"] = n
-            self.store.save_alert(gw_alert, [])
+            self._save(gw_alert, [])
         return out
 
     def release_inhibited(self, now: float) -> list[AlertChange]:
@@ -252,7 +267,7 @@ class AlertService:
         with self._lock:  # apply() changes _releases on other threads
             for alert_id in [i for i, t in self._releases.items() if t <= now]:
                 self._releases.pop(alert_id, None)
-                a = self.store.get_alert(alert_id)
+                a = self._get(alert_id)
                 if a is None or not a.is_open or not a.data.get("inhibited_by"):
                     continue
                 gw = self.gateway_of.get(a.device_id or "", "?")
@@ -273,7 +288,7 @@ class AlertService:
             self.silences = [s for s in silences if not s.over(now)]
             self._phases = {s.id: s.state(now) for s in self.silences}
             by_id = {s.id: s for s in self.silences}
-            for a in self.store.open_alerts():
+            for a in self.open.all():
                 held = a.data.get("silenced_by")
                 current = by_id.get(int(held)) if held else None
                 if current is not None and current.active(now):
@@ -306,7 +321,7 @@ class AlertService:
             return None
         key = (building_id, alert.hazard)
         root_id = self._roots.get(key)
-        root = self.store.get_alert(root_id) if root_id is not None else None
+        root = self._get(root_id) if root_id is not None else None
         if (root is not None and root.is_open and root.active and root.device_id != alert.device_id
                 and 0 <= alert.raised_at - root.raised_at <= INCIDENT_WINDOW_S):
             return root
@@ -322,7 +337,7 @@ class AlertService:
             first = self.table.ids[int(t.detail.split(":", 1)[1])]
         except (ValueError, IndexError):
             return None
-        parent = self.store.open_alert(alert_key(first, t.hazard))
+        parent = self.open.open(alert_key(first, t.hazard))
         if parent is None or parent.data.get("grouped_into"):
             return None
         return parent
@@ -347,7 +362,7 @@ class AlertService:
         if place is None:
             raise UnknownPlace(f"no household, unit or building {place_id!r}")
         with self._lock:
-            existing = self.store.open_alert(report_key(place_id, category))
+            existing = self.open.open(report_key(place_id, category))
             assignment = route(self.index, place, hazard=category.value, now=now)
             alert, event = report(
                 existing, category, place_id=place_id, grid_id=place.grid_id,
@@ -356,7 +371,7 @@ class AlertService:
             )
             if existing is None:
                 _facts(alert, place, assignment, self.index)
-            saved = self.store.save_alert(alert, [event])
+            saved = self._save(alert, [event])
             self.store.audit(reporter, "report.create", f"alert/{saved.id}",
                              {"category": category.value, "place": place_id, "note": note}, ts=now)
         change = AlertChange(saved, (event,), existing is None)
@@ -365,18 +380,18 @@ class AlertService:
 
     def get(self, alert_id: int) -> Alert | None:
         """The alert as it is now."""
-        return self.store.get_alert(alert_id)
+        return self._get(alert_id)
 
     def annotate(self, alert_id: int, data: dict[str, Any], event: AlertEvent | None) -> None:
         """Merge ``data`` into an alert's data and add ``event`` to its timeline (the
         escalation engine records its steps this way); listeners hear of it."""
         with self._lock:
-            alert = self.store.get_alert(alert_id)
+            alert = self._get(alert_id)
             if alert is None:
                 return
             if data:
                 alert.data.update(data)
-            saved = self.store.save_alert(alert, [event] if event else [])
+            saved = self._save(alert, [event] if event else [])
         self._emit(AlertChange(saved, (event,) if event else (), False))
 
     def system(
@@ -392,7 +407,7 @@ class AlertService:
         None when nothing changes. It goes to the community head (else the deputy)."""
         community = self.index.site.community
         with self._lock:
-            existing = self.store.open_alert(system_key(hazard))
+            existing = self.open.open(system_key(hazard))
             if existing is None and not active:
                 return None
             step = system_transition(
@@ -405,7 +420,7 @@ class AlertService:
             alert, event = step
             alert.data.setdefault("address", community.name)
             alert.data.setdefault("address_en", community.name)
-            saved = self.store.save_alert(alert, [event])
+            saved = self._save(alert, [event])
         change = AlertChange(saved, (event,), existing is None)
         self._emit(change)
         return change
@@ -421,12 +436,11 @@ class AlertService:
         assignment = route(self.index, place, hazard="device_retired", now=now)
         closed: list[AlertChange] = []
         with self._lock:
-            for a in self.store.list_alerts(statuses=tuple(OPEN_STATUSES), device_id=device_id,
-                                            limit=1000):
+            for a in self.open.of_device(device_id):
                 a.status, a.active, a.updated_at = AlertStatus.CLOSED, False, now
                 a.cleared_at = a.cleared_at or now
                 ev = AlertEvent(a.id, now, actor, "closed", f"device retired. {note}".strip())
-                closed.append(AlertChange(self.store.save_alert(a, [ev]), (ev,), False))
+                closed.append(AlertChange(self._save(a, [ev]), (ev,), False))
             record = Alert(
                 id=0, key=f"{device_id}:device_retired", hazard="device_retired",
                 severity=Severity.INFO, status=AlertStatus.CLOSED, active=False,
@@ -436,7 +450,7 @@ class AlertService:
             )
             _facts(record, place, assignment, self.index)
             ev = AlertEvent(0, now, actor, "retired", note)
-            change = AlertChange(self.store.save_alert(record, [ev]), (ev,), True)
+            change = AlertChange(self._save(record, [ev]), (ev,), True)
         for c in [*closed, change]:
             self._emit(c)
         return change
@@ -463,12 +477,12 @@ class AlertService:
         """
         changes: list[AlertChange] = []
         with self._lock:
-            alert = self.store.get_alert(alert_id)
+            alert = self._get(alert_id)
             if alert is None:
                 return None
             changed, event = act(alert, action, actor=actor, now=now, note=note, outcome=outcome,
                                  photos=photos, helpers=helpers)
-            saved = self.store.save_alert(changed, [event])
+            saved = self._save(changed, [event])
             self.store.audit(actor, f"alert.{action}", f"alert/{alert_id}",
                              {"note": note, "photos": list(photos)}, ts=now)
             changes.append(AlertChange(saved, (event,), False))
@@ -481,10 +495,10 @@ class AlertService:
     def _cascade(self, parent: Alert, action: str, actor: str, now: float) -> list[AlertChange]:
         out: list[AlertChange] = []
         for child_id in parent.data.get("children", []):
-            child = self.store.get_alert(int(child_id))
+            child = self._get(int(child_id))
             if child is None or child.status.value != "raised":
                 continue
             changed, event = act(child, action, actor=actor, now=now,
                                  note=f"with incident #{parent.id}")
-            out.append(AlertChange(self.store.save_alert(changed, [event]), (event,), False))
+            out.append(AlertChange(self._save(changed, [event]), (event,), False))
         return out

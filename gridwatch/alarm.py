@@ -530,7 +530,7 @@ class AlarmPath:
             if not transitions:
                 return False
             self.alerts.apply(transitions, now)
-            alert = self.state.open_alert(f"{device_id}:{Hazard.SMOKE.value}")
+            alert = self.alerts.open.open(f"{device_id}:{Hazard.SMOKE.value}")
             if alert is not None:
                 self.alerts.annotate(alert.id, {}, AlertEvent(alert.id, now, actor, "hushed", note))
             self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)

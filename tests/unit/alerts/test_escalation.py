@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.book import MemoryAlertBook
 from alerts.escalation import EscalationEngine, MemoryBook, policy_for
 from alerts.notify.messages import render
 from alerts.notify.types import NoticeType, NullNotifier
@@ -12,7 +13,6 @@ from alerts.rules.types import Hazard, Severity, Transition
 from alerts.service import AlertChange, AlertService
 from sensors.registry import DeviceTable
 from store.notify import NotifyStore
-from store.state import StateStore
 from tests.sites import tiny_site
 from topology.index import SiteIndex, device_table
 from topology.load import parse_site
@@ -44,7 +44,7 @@ class World:
         self.clock = Clock()
         self.index = make_index(mutate, **extra)
         self.table: DeviceTable = device_table(self.index)
-        self.state = StateStore(tmp_path / "state.db")
+        self.state = MemoryAlertBook()  # the fold and escalation need no database
         self.alerts = AlertService(self.index, self.table, self.state)
         self.book = book if book is not None else MemoryBook()
         self.notifier = NullNotifier()
