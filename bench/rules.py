@@ -185,6 +185,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer batches (a smoke run)")
     args = ap.parse_args()
     warm_up()  # compile now (or load Numba's cache), not inside the first timing
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores at the start (others' work "
+          "on a shared machine slows every figure)")
     rng = np.random.default_rng(1)
     target_rows = 400_000 if args.quick else 3_000_000
     print(f"{'devices':>9} {'batch':>7} {'engine r/s':>12} {'reference r/s':>14} {'ratio':>7}")
