@@ -263,3 +263,14 @@ def test_the_mqtt_notice_feed_names_no_contact(world, feed):
     root = world["clients"]["root"]
     told = {a["recipient"] for a in root.get(f"/api/alerts/{world['gas']}/notifications").json()["items"]}
     assert "contact:b1-u1-102:0" in told  # the contact was told, only not on the feed
+
+
+def test_dead_letters_are_for_admins_only(world):
+    """Raw payloads of every grid (a bridge's network key among them, issue 14)."""
+    for who in (*ROLES, "liuyang"):
+        r = world["clients"][who].get("/api/dead-letters")
+        assert r.status_code == 403, who
+    assert world["clients"]["root"].get("/api/dead-letters").status_code == 200
+    root_url = str(world["clients"]["root"].base_url).rstrip("/")
+    assert httpx.get(f"{root_url}/api/dead-letters",
+                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
