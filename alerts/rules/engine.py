@@ -238,6 +238,8 @@ class RuleEngine:
             Transition]:
         self._start(now)
         st = self.st
+        if len(self._out) < kern.MAX_PER_ROW:  # the kernel does not check bounds
+            self._out = np.empty((kern.MAX_PER_ROW, 6))
         k = kern.command(op, int(device_idx), float(now if ts is None else ts), float(now),
                          st.fblock, st.bblock, st.next_due, st.cond.T, self._out, self._pmat,
                          self._prof, self._hb)
