@@ -4,7 +4,9 @@ places: device lists, live counts (GB/T 45839 5.8.2), the compound → building 
 live stream.
 
 Layer: adapters (reads the live state, the site index and the state store; routes
-call these functions, none of them sees a request).
+call these functions, none of them sees a request). Reads never take the ingest's
+lock: a page read while a batch lands may show part of it, and no page can hold up
+an alarm.
 """
 
 from __future__ import annotations
@@ -79,9 +81,8 @@ def list_devices(c: ApiContext, p: Principal, f: DeviceFilter, *, limit: int, of
                  now: float) -> tuple[list[dict[str, Any]], int]:
     """A page of devices in scope matching the filter, and how many match."""
     flags = alert_flags(open_alerts(c, p))
-    with c.pipeline.lock:
-        rows = [i for i in visible_devices(c, p) if _matches(c, i, f, now, flags)]
-        items = [device_view(c, i, now, flags) for i in rows[offset: offset + limit]]
+    rows = [i for i in visible_devices(c, p) if _matches(c, i, f, now, flags)]
+    items = [device_view(c, i, now, flags) for i in rows[offset: offset + limit]]
     return items, len(rows)
 
 
@@ -97,8 +98,7 @@ def one_device(c: ApiContext, idx: int, now: float) -> dict[str, Any]:
     """One device's view with its alert state."""
     device_id = c.index.devices[idx].id
     flags = alert_flags(c.state.list_alerts(device_id=device_id, statuses=("raised", "acknowledged", "on_site")))
-    with c.pipeline.lock:
-        out = device_view(c, idx, now, flags)
+    out = device_view(c, idx, now, flags)
     out["thresholds"] = thresholds(c, idx)
     return out
 
@@ -148,8 +148,7 @@ def stream_scope(c: ApiContext, p: Principal) -> tuple[frozenset[str], frozenset
 def snapshot(c: ApiContext, p: Principal, now: float) -> dict[str, str]:
     """Device id → state of every device in scope (the live stream diffs these)."""
     flags = alert_flags(open_alerts(c, p))
-    with c.pipeline.lock:
-        return {c.index.devices[i].id: device_state(c, i, now, flags) for i in visible_devices(c, p)}
+    return {c.index.devices[i].id: device_state(c, i, now, flags) for i in visible_devices(c, p)}
 
 
 def counts(c: ApiContext, p: Principal, now: float, *, company: str | None = None,
@@ -159,17 +158,16 @@ def counts(c: ApiContext, p: Principal, now: float, *, company: str | None = Non
     flags = alert_flags(alerts)
     by_state = dict.fromkeys(STATES, 0)
     low = online = 0
-    with c.pipeline.lock:
-        up = online_mask(c, now)
-        for i in visible_devices(c, p):
-            d = c.index.devices[i]
-            if (company and d.property_company_id != company) or (grid and d.grid_id != grid):
-                continue
-            if compound and d.compound_id != compound:
-                continue
-            by_state[device_state(c, i, now, flags)] += 1
-            low += battery_low(c, i)
-            online += bool(up[i])
+    up = online_mask(c, now)
+    for i in visible_devices(c, p):
+        d = c.index.devices[i]
+        if (company and d.property_company_id != company) or (grid and d.grid_id != grid):
+            continue
+        if compound and d.compound_id != compound:
+            continue
+        by_state[device_state(c, i, now, flags)] += 1
+        low += battery_low(c, i)
+        online += bool(up[i])
     by_sev: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
     for a in alerts:
         by_sev[a.severity.value] = by_sev.get(a.severity.value, 0) + 1
