@@ -157,10 +157,6 @@ class AlarmPath:
         t0 = time.monotonic()
         self.replayed = self.journal.load()
         self._retired = self._load_retired()
-        for device_id in self._retired:  # out of service stays out of service
-            idx = self.table.index.get(device_id)
-            if idx is not None and not self.engine.st.maint[idx]:
-                self.engine.set_maintenance(idx, True, self.clock())
         self.writer.start()
         self.writer.call("start", self._start_job)
         if self.replayed:
@@ -170,6 +166,10 @@ class AlarmPath:
 
     def _start_job(self) -> None:
         now = self.clock()
+        for device_id in sorted(self._retired):  # out of service stays out of service
+            idx = self.table.index.get(device_id)
+            if idx is not None and not self.engine.st.maint[idx]:  # journaled like any command
+                self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=True), now)
         self.escalation.resume(self.state.open_alerts(), now)
         self.alerts.set_silences(self.state.silences(ending_after=now), now)
         self._reconcile(now)
