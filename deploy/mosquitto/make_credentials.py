@@ -7,6 +7,8 @@ Writes, in DIR (the broker's, mounted read-only):
 * ``passwd``: one user per device (the device id), the service user, the
   Zigbee2MQTT bridge user (and ``simulator`` with ``--simulator``), with Mosquitto
   2.0 PBKDF2-SHA512 hashes (``$7$``), so ``mosquitto_passwd`` is not needed;
+* ``healthcheck.password``: the password of ``healthcheck``, a user with no rights
+  at all, for the broker's container healthcheck (it may only log in);
 * ``acl``: one ``pattern`` line for every device, ``gridwatch/<community>/%u/#``
   (the user name is the device id), instead of a block per device; the service
   user may read ``gridwatch/<community>/#`` and ``zigbee2mqtt/#`` and write
@@ -54,7 +56,7 @@ def site_devices(site_path: Path) -> tuple[str, list[str]]:
     return site.community.id, [p.device.id for p in SiteIndex(site).devices]
 
 
-RESERVED = ("alerts", "simulator")
+RESERVED = ("alerts", "simulator", "healthcheck")
 
 
 def acl_text(community: str, *, service_user: str, bridge_user: str, simulator: bool) -> str:
@@ -108,7 +110,8 @@ def write_credentials(
     if csv_path.exists():
         with csv_path.open(newline="") as f:
             known = {r["username"]: r["password"] for r in csv.DictReader(f)}
-    users = [service_user, bridge_user, *(["simulator"] if simulator else []), *devices]
+    users = [service_user, bridge_user, "healthcheck", *(["simulator"] if simulator else []),
+             *devices]
     passwords = {u: known.get(u) or secrets.token_urlsafe(18) for u in users}
     if service_password:
         passwords[service_user] = service_password
@@ -116,6 +119,9 @@ def write_credentials(
         passwords[bridge_user] = bridge_password
     (out / "acl").write_text(acl_text(community, service_user=service_user,
                                       bridge_user=bridge_user, simulator=simulator))
+    fd = os.open(out / "healthcheck.password", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(passwords["healthcheck"])
     (out / "passwd").write_text("".join(f"{u}:{hash_password(passwords[u])}\n" for u in users))
     fd = os.open(csv_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
@@ -136,7 +142,8 @@ def _secret(path: Path | None, env: str | None = None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Mosquitto credentials and ACL for a GridWatch site")
-    ap.add_argument("--site", type=Path, help="site file (default: the bundled sample)")
+    ap.add_argument("--site", type=Path, default=os.environ.get("GRIDWATCH_SITE") or None,
+                    help="site file (default $GRIDWATCH_SITE, else the bundled sample)")
     ap.add_argument("--out", type=Path, required=True, help="where passwd and acl go")
     ap.add_argument("--csv-dir", type=Path, help="where credentials.csv goes (default --out)")
     ap.add_argument("--service-user", default="gridwatch")

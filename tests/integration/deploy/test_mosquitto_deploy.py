@@ -43,7 +43,7 @@ def test_make_credentials_writes_one_pattern_and_keeps_the_csv_apart(stack: Stac
     assert not (stack.creds / "credentials.csv").exists()
     assert (stack.csv_dir / "credentials.csv").stat().st_mode & 0o077 == 0
     make = load_make_credentials()
-    for reserved in ("gridwatch", "zigbee2mqtt", "alerts"):
+    for reserved in ("gridwatch", "zigbee2mqtt", "alerts", "healthcheck"):
         with pytest.raises(SystemExit, match="reserved"):
             make.write_credentials("tiny", ["gas-1", reserved], stack.creds / "x")
 
@@ -196,4 +196,4 @@ def test_kill_9_loses_no_acknowledged_message(stack: Stack) -> None:
 
 def test_every_device_of_the_site_has_a_login(stack: Stack) -> None:
     users = {line.split(":", 1)[0] for line in (stack.creds / "passwd").read_text().splitlines()}
-    assert users == {"gridwatch", "zigbee2mqtt", *DEVICES}
+    assert users == {"gridwatch", "zigbee2mqtt", "healthcheck", *DEVICES}
