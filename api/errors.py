@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerts.lifecycle import LifecycleError
+from sensors.errors import AlarmStoreBusy
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ def install(app: FastAPI) -> None:
         details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return JSONResponse(error_body("invalid_request", "the request is not valid", details),
                             status_code=422)
+
+    @app.exception_handler(AlarmStoreBusy)
+    async def _busy(_r: Request, exc: AlarmStoreBusy) -> JSONResponse:
+        return JSONResponse(error_body("alarm_store_busy", str(exc)), status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(LifecycleError)
     async def _lifecycle(_r: Request, exc: LifecycleError) -> JSONResponse:

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -47,6 +47,7 @@ from gridwatch.journal import RuleJournal
 from gridwatch.writer import Writer
 from ingest import failpoints
 from sensors.batch import ReadingBatch
+from sensors.errors import AlarmStoreBusy
 from sensors.live import LiveState
 from store.db import Database
 from store.notify import Attempt, NotifyStore
@@ -54,10 +55,13 @@ from store.state import DeadLetter, StateStore
 from topology.index import SiteIndex
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Notices older than this when the service starts are not sent any more (marked expired).
 OUTBOX_MAX_AGE_S = 86400.0
 RETIRED_KEY = "devices.retired"
+# A person's command waits this long for the alarm store, then is refused (503).
+COMMAND_TIMEOUT_S = 15.0
 MANUAL_CLOCK_KEY = "clock.manual"  # where a manual test clock was, so a restart resumes it
 
 
@@ -461,11 +465,25 @@ class AlarmPath:
 
     # -- people's commands ------------------------------------------------------------
 
+    def _command(self, name: str, fn: Callable[[], T]) -> T:
+        """Run a person's command as a job; while the alarm store refuses writes the
+        caller gets an answer after :data:`COMMAND_TIMEOUT_S` (a command still queued is
+        dropped; one already running commits once the store takes it).
+
+        Raises:
+            AlarmStoreBusy: not committed in time (the API answers 503).
+        """
+        try:
+            return self.writer.call(name, fn, timeout_s=COMMAND_TIMEOUT_S)
+        except TimeoutError:
+            raise AlarmStoreBusy(f"{name}: the alarm store did not take it in {COMMAND_TIMEOUT_S:g} s; "
+                                 "try again") from None
+
     def act(self, alert_id: int, action: str, *, actor: str, note: str = "",
             outcome: Outcome | None = None, photos: Sequence[str] = (),
             helpers: Sequence[str] = ()) -> Alert | None:
         """A person's action on an alert (see :meth:`AlertService.act`)."""
-        return self.writer.call("act", lambda: self.alerts.act(
+        return self._command("act", lambda: self.alerts.act(
             alert_id, action, actor=actor, now=self.clock(), note=note, outcome=outcome,
             photos=photos, helpers=helpers))
 
@@ -473,7 +491,7 @@ class AlarmPath:
                severity: Severity = Severity.WARNING, note: str = "",
                photos: Sequence[str] = ()) -> AlertChange:
         """A patrol finding (see :meth:`AlertService.report`)."""
-        return self.writer.call("report", lambda: self.alerts.report(
+        return self._command("report", lambda: self.alerts.report(
             category, place_id, reporter=reporter, now=self.clock(), severity=severity,
             note=note, photos=photos))
 
@@ -490,7 +508,7 @@ class AlarmPath:
                              {"on": on, "note": note}, ts=now)
             return bool(self.engine.st.maint[idx])
 
-        return self.writer.call("maintenance", job)
+        return self._command("maintenance", job)
 
     def retired(self) -> set[str]:
         """Devices taken out of service."""
@@ -518,7 +536,7 @@ class AlarmPath:
             self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
             return {"device_id": device_id, "retired": True, "record": change.alert.id}
 
-        return self.writer.call("retire", job)
+        return self._command("retire", job)
 
     def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
         """Hush a sounding smoke alarm (audited); False when it was not sounding."""
@@ -536,7 +554,7 @@ class AlarmPath:
             self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)
             return True
 
-        return self.writer.call("hush", job)
+        return self._command("hush", job)
 
     def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
         """A household away (no welfare alerts) or back; None without devices."""
@@ -552,7 +570,7 @@ class AlarmPath:
                              {"away": away, "note": note}, ts=now)
             return bool(self.engine.st.away[row])
 
-        return self.writer.call("away", job)
+        return self._command("away", job)
 
     def add_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Store a silence and apply it to open alerts (audited)."""
@@ -564,7 +582,7 @@ class AlarmPath:
             self.state.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
             return silence
 
-        return self.writer.call("silence", job)
+        return self._command("silence", job)
 
     def end_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Lift a silence now (audited)."""
@@ -577,12 +595,12 @@ class AlarmPath:
                 self.state.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
             return silence
 
-        return self.writer.call("silence-end", job)
+        return self._command("silence-end", job)
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
         """Record an operation through the writer."""
         now = self.clock()
-        self.writer.call("audit", lambda: self.state.audit(actor, action, target, detail, ts=now))
+        self._command("audit", lambda: self.state.audit(actor, action, target, detail, ts=now))
 
 
 def _hazard_row(hazard: Hazard) -> int:

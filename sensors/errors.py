@@ -41,6 +41,10 @@ class StoreError(GridWatchError):
     """A store adapter failed."""
 
 
+class AlarmStoreBusy(StoreError):
+    """The alarm store did not commit a person's command in time (it refuses writes)."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be reached now; the caller may retry later or spool."""
 
