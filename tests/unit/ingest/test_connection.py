@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,12 @@ def test_urls_and_their_default_ports() -> None:
 def test_unusable_urls_say_why(url: str, kw: dict, says: str) -> None:
     with pytest.raises(MqttConfigError, match=says):
         parse_broker_url(url, **kw)
+
+
+def test_tls_checks_the_broker_certificate_and_host_name() -> None:
+    ctx = MqttTls().context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.minimum_version >= ssl.TLSVersion.TLSv1_2
 
 
 def test_tls_files_that_are_not_certificates_are_a_config_error(tmp_path: Path) -> None:
