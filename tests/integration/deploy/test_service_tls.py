@@ -120,5 +120,6 @@ def test_simulate_speaks_tls_with_a_password_file(
                  30, "the simulator's report over TLS")
     finally:
         proc.terminate()
-        proc.wait(10)
+        _, err = proc.communicate(timeout=10)
         feed.close()
+    assert b"Traceback" not in err, err
