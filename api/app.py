@@ -143,3 +143,6 @@ def shutdown(app: object) -> None:
     states = getattr(state, "device_states", None)
     if isinstance(states, SharedDeviceStates):
         states.close()
+    accounts = getattr(state, "accounts", None)
+    if isinstance(accounts, Accounts):
+        accounts.pool.close()  # the password-hashing threads
