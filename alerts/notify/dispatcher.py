@@ -273,14 +273,18 @@ class Dispatcher:
 
     def _integration_json(self, notice: Notice) -> bytes:
         a = notice.alert
+        # welfare and door-at-night alerts exist only for elderly-alone homes: on the
+        # feed they name the grid, not the household (issue 14)
+        private = a.hazard in ("welfare", "door_night")
         return orjson.dumps({
             "notice": notice.notice.value, "reason": notice.reason, "level": notice.level,
             "at": notice.created_at,
             "alert": {"id": a.id, "hazard": a.hazard, "severity": str(a.severity),
-                      "status": str(a.status), "active": a.active, "device_id": a.device_id,
-                      "place_id": a.place_id, "grid_id": a.grid_id, "assignee": a.assignee,
-                      "value": a.value, "raised_at": a.raised_at,
-                      "address": a.data.get("address")},
+                      "status": str(a.status), "active": a.active,
+                      "device_id": None if private else a.device_id,
+                      "place_id": None if private else a.place_id, "grid_id": a.grid_id,
+                      "assignee": a.assignee, "value": a.value, "raised_at": a.raised_at,
+                      "address": None if private else a.data.get("address")},
             # workers only: an emergency contact on the feed would tell every subscriber
             # which household lives alone (issue 14); names, phones and URLs never go here
             "recipients": [r.id for r in notice.recipients if r.role != "contact"],
