@@ -26,7 +26,7 @@ def test_sixty_concurrent_guesses_check_a_few_and_the_owner_gets_in_after_a_dela
                               range(60)))
     checked = codes.count(401)
     assert set(codes) <= {401, 429, 503}
-    assert 1 <= checked <= 8, codes  # 5 free, then 1 s doubling; the 43 of issue 14 were checked
+    assert 1 <= checked <= 9, codes  # 5 free, then 1 s doubling (15 s for 9); issue 14 checked 43
     assert service.rt is not None
     audit = service.rt.state.list_audit(limit=1000, action="auth.login_")
     refused = [a for a in audit if a["action"] == "auth.login_refused"]
