@@ -42,9 +42,14 @@ def test_the_service_ingests_over_tls_and_publishes_its_alerts(
         client_id = svc.rt.ingest.target.client_id
         assert client_id.startswith("gridwatch-ingest-tiny-") and len(client_id) >= 40
         assert (tmp_path / "data" / "mqtt-client-id").read_text().strip() == client_id
-        smoke = TlsClient(broker.host, broker.port, client_id="smoke", username="smoke-101",
+        # A device's login that reuses the ingest's client id (the attack) only
+        # replaces that device's own connection: the ingest stays connected.
+        attackers = [TlsClient(broker.host, broker.port, client_id=client_id,
+                               username="gas-201", password=stack.passwords["gas-201"],
+                               ca=stack.tls / "ca.crt") for _ in range(5)]
+        smoke = TlsClient(broker.host, broker.port, client_id=client_id, username="smoke-101",
                           password=stack.passwords["smoke-101"], ca=stack.tls / "ca.crt")
-        assert smoke.accepted
+        assert smoke.accepted and attackers[-1].accepted
         smoke.client.publish("gridwatch/tiny/smoke-101/state",
                              orjson.dumps({"smoke": True, "ts": time.time(), "seq": 1}),
                              qos=1).wait_for_publish(10)
@@ -54,6 +59,9 @@ def test_the_service_ingests_over_tls_and_publishes_its_alerts(
                                            params={"kind": "smoke"}, timeout=5).json()["items"],
                          what="the smoke alert")
         assert found[0]["device_id"] == "smoke-101"
+        assert svc.rt.ingest.connected.is_set()
+        for c in attackers:
+            c.close()
         notices = wait_for(lambda: feed.received, what="a notice on gridwatch/tiny/alerts")
         body = orjson.loads(notices[0][1])
         assert "smoke-101" in orjson.dumps(body).decode()
