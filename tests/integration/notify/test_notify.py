@@ -182,7 +182,7 @@ def test_critical_alarm_two_channels_escalation_fallback_and_a_restart(broker, h
         # nobody acknowledges: 3 minutes later the grid leader hears of it, in English
         advance(svc, 181)
         lead = wait_for(lambda: hook.got("w-lead"), 20, "the grid leader")[0]
-        assert lead["title"].startswith("[Escalated] CRITICAL smoke alarm")
+        assert lead["title"].startswith("[Escalated] CRITICAL Smoke alarm")
         # the integration topic carried each notice
         wait_for(lambda: {m["notice"] for m in topic.messages} >= {"alarm", "escalation"}, 10,
                  "notices on gridwatch/tiny/alerts")
