@@ -28,10 +28,10 @@ def test_the_dockerfile_copies_every_package_and_pins_every_dependency() -> None
     pins = [line for line in lock if line and not line.startswith("#")]
     assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[^ ]+", p) for p in pins), pins
     assert re.search(r"^USER gridwatch$", text, flags=re.M)
-    assert re.search(r"^HEALTHCHECK .*CMD \[.*'/api/live'", text, flags=re.M | re.S) or (
-        "/api/live" in text.split("HEALTHCHECK", 1)[1].split("\n\n", 1)[0])
+    assert "/api/live" in text.split("\nHEALTHCHECK", 1)[1].split("\nENTRYPOINT", 1)[0]
 
 
+@pytest.mark.timeout(1200)  # a cold Numba compile of the kernel: minutes on a loaded machine
 def test_image_build_and_start_steps_pass_against_a_read_only_source() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "image-build-check")],
