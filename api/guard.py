@@ -81,6 +81,30 @@ def _host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def _authority(headers: dict[bytes, bytes]) -> str:
+    """``host[:port]`` of the Host header, lower case, without a default port."""
+    value = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    for default in (":80", ":443"):
+        if value.endswith(default):
+            return value[: -len(default)]
+    return value
+
+
+def _origin(value: str) -> str:
+    """``host[:port]`` of an Origin header as :func:`_authority` spells it (``null``
+    and garbage give a value no Host has)."""
+    try:
+        u = urlsplit(value.strip().lower())
+        port = u.port
+    except ValueError:
+        return "\0"
+    if not u.hostname:
+        return "\0"
+    host = f"[{u.hostname}]" if ":" in u.hostname else u.hostname
+    default = {"http": 80, "https": 443}.get(u.scheme)
+    return host if port in (None, default) else f"{host}:{port}"
+
+
 class Guard:
     """The pure-ASGI middleware described in the module docstring."""
 
@@ -120,7 +144,7 @@ class Guard:
             site = headers.get(b"sec-fetch-site", b"").lower()
             origin = headers.get(b"origin")
             if site in (b"cross-site", b"same-site") or (
-                    origin is not None and _host_name(urlsplit(origin.decode("latin-1")).netloc) != host):
+                    origin is not None and _origin(origin.decode("latin-1")) != _authority(headers)):
                 return 403, "cross_site", "cross-site request refused"
         return None
 

@@ -55,7 +55,8 @@ def water_alert(demo, broker):
 
 def test_a_bodyless_cross_site_post_cannot_act_in_the_open_demo(demo, water_alert):
     url = f"{demo.api}/api/alerts/{water_alert['id']}/ack"
-    for headers in (EVIL, {"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+    other_port = {"Origin": "http://127.0.0.1:1"}  # another local service: same host, other origin
+    for headers in (EVIL, other_port, {"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
                     {"Origin": "null"}, {"Sec-Fetch-Site": "same-site", "Origin": f"http://127.0.0.1:{demo.settings.port}"}):
         r = httpx.post(url, headers=headers)  # no body: a plain HTML form or fetch with no-cors
         assert r.status_code == 403 and r.json()["error"]["code"] == "cross_site", headers

@@ -12,7 +12,14 @@ from alerts.model import Alert, AlertStatus
 from alerts.rules.types import Severity
 from api.app import exposure_problem
 from api.deps import auth_mode, is_loopback
-from api.guard import _host_name, allowed_hosts, content_security_policy, inline_script_hashes
+from api.guard import (
+    _authority,
+    _host_name,
+    _origin,
+    allowed_hosts,
+    content_security_policy,
+    inline_script_hashes,
+)
 from api.principal import Principal, redact
 
 
@@ -85,3 +92,16 @@ def test_start_up_is_refused_beyond_loopback_with_no_user_and_no_token():
     assert "refusing" in (exposure_problem(ctx("0.0.0.0", 0, None).settings, 0) or "")  # noqa: S104
     assert exposure_problem(ctx("0.0.0.0", 0, None).settings, 1) is None  # noqa: S104
     assert exposure_problem(ctx("127.0.0.1", 0, None).settings, 0) is None
+
+
+@pytest.mark.parametrize(("origin", "host", "same"), [
+    ("http://127.0.0.1:8000", "127.0.0.1:8000", True),
+    ("http://127.0.0.1:9999", "127.0.0.1:8000", False),  # another service on this machine
+    ("https://gw.example.org", "gw.example.org", True),
+    ("https://gw.example.org", "gw.example.org:443", True),
+    ("http://[::1]:8000", "[::1]:8000", True),
+    ("null", "127.0.0.1:8000", False),
+    ("http://evil.example", "127.0.0.1:8000", False),
+])
+def test_an_origin_is_this_one_only_with_host_and_port(origin, host, same):
+    assert (_origin(origin) == _authority({b"host": host.encode()})) is same
