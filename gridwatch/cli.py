@@ -118,12 +118,14 @@ def demo_data_dir(base: Path, now: float, keep: int = 3) -> Path:
     root = base / "demo"
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    fresh = root / stamp
-    n = 1
-    while fresh.exists():
-        n += 1
-        fresh = root / f"{stamp}-{n}"
-    fresh.mkdir()
+    fresh, n = root / stamp, 1
+    while True:
+        try:
+            fresh.mkdir()  # exclusive: two demos started in the same second get two directories
+            break
+        except FileExistsError:
+            n += 1
+            fresh = root / f"{stamp}-{n}"
     runs = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: d.name)
     for old in runs[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
