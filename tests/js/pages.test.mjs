@@ -44,3 +44,16 @@ test("the readings of a device and an alert carry units", async () => {
     "Alarm reading 26 %LEL · Now Gas 30 %LEL");
   assert.equal(readingLine({hazard: "door_night", value: null, reading: null}), "");
 });
+
+test("an escalation reads as its level and who was told, in the page's language", async () => {
+  const W = await import(join(web, "words.js"));
+  W.setCatalogue(JSON.parse(readFileSync(join(web, "..", "..", "alerts", "words", "words.json"), "utf8")));
+  const {timelineText} = await import(join(web, "pages", "inbox.js"));
+  const e = {actor: "system", action: "escalated", note: "not acknowledged in 180 s",
+    data: {level: 1, levels: ["grid_leader"], recipients: ["w-lead"]}};
+  W.setLang("zh");
+  assert.equal(timelineText(e), "系统 · 逐级上报 第1级: 通知 网格长");
+  W.setLang("en");
+  assert.equal(timelineText(e), "system · escalated level 1: told grid leader");
+  assert.equal(timelineText({actor: "w-g1", action: "acknowledged", note: "on my way"}), "w-g1 · acknowledged — on my way");
+});

@@ -75,16 +75,18 @@ export function inbox() {
 
 const levelWords = (levels) => (levels || []).map((l) => t(`lv_${l}`)).join("、");
 
-/** A timeline entry in words: who, what, and the note (escalations from their data). */
-export function timelineItem(e) {
+/** A timeline entry as words: "who · what — note"; an escalation from its data (the
+    level and who was told), not from the English note the service keeps. */
+export function timelineText(e) {
   const who = e.actor === "system" ? t("actor_system") : e.actor;
-  let what = t(e.action);
-  let note = e.note;
   if (e.action === "escalated" && e.data && e.data.levels) {
-    what = `${t("escalated")} ${t("esc_level", {level: e.data.level})}: ${t("esc_to")} ${levelWords(e.data.levels)}`;
-    note = "";
+    return `${who} · ${t("escalated")} ${t("esc_level", {level: e.data.level})}: ${t("esc_to")} ${levelWords(e.data.levels)}`;
   }
-  return h("li", {}, [h("time", {text: time(e.ts)}), ` ${who} · ${what}${note ? ` — ${note}` : ""}`]);
+  return `${who} · ${t(e.action)}${e.note ? ` — ${e.note}` : ""}`;
+}
+
+export function timelineItem(e) {
+  return h("li", {}, [h("time", {text: time(e.ts)}), ` ${timelineText(e)}`]);
 }
 
 function notices(items) {

@@ -30,11 +30,11 @@ function legend() {
 
 function counts(cards, company) {
   return api(`/api/overview?${qs({property_company: company})}`).then((o) => {
-    const items = [["devices", o.devices, ""], ["online", o.online, "ok"], ["in_alarm", o.in_alarm, "alarm"],
-      ["in_fault", o.in_fault, "fault"], ["low_battery", o.low_battery, "fault"]];
+    const items = [["devices", o.devices, "", {}], ["online", o.online, "ok", {}], ["in_alarm", o.in_alarm, "alarm", {state: "alarm"}],
+      ["in_fault", o.in_fault, "fault", {state: "fault"}], ["low_battery", o.low_battery, "fault", {battery_low: "true"}]];
     const sev = o.open_alerts_by_severity;
-    cards.replaceChildren(...items.map(([k, v, cls]) => h("div", {class: `card ${cls}`, id: `count-${k}`},
-      [h("b", {text: String(v)}), h("span", {text: t(k)})])),
+    cards.replaceChildren(...items.map(([k, v, cls, filter]) => h("a", {class: `card ${cls}`, id: `count-${k}`,
+      href: `#/devices?${qs(filter)}`}, [h("b", {text: String(v)}), h("span", {text: t(k)})])),
     h("a", {class: "card wide", href: "#/inbox"}, [h("b", {text: String(o.open_alerts)}), h("span", {text: t("open_alerts")}),
       h("span", {class: "sev"}, ["critical", "warning", "info"].map((k) => badge(`sev-${k}`, `${t(k)} ${sev[k] || 0}`)))]));
   });
