@@ -1029,8 +1029,8 @@ def cache_dir() -> str:
 
 def warm_up() -> float:
     """Compile the kernel, or load it from Numba's cache, now rather than on the first
-    batch; returns the seconds it took. A cold compile takes about half a minute (more
-    on a loaded machine), so it says so, once, before it starts, and when it is done.
+    batch; returns the seconds it took. A cold compile takes about a minute on a
+    loaded 2-core machine, so it says so, once, before it starts, and when it is done.
 
     The compiled code goes where Numba puts its cache: ``NUMBA_CACHE_DIR`` when set
     (a read-only install sets it to a writable directory, or ships the directory
@@ -1043,7 +1043,7 @@ def warm_up() -> float:
 
     cold = not _cached()
     if cold:
-        log.warning("compiling the rule kernel (first start, about 30 s; kept in %s)...",
+        log.warning("compiling the rule kernel (first start, about a minute; kept in %s)...",
                     cache_dir())
     start = time.perf_counter()
     table = DeviceTable(

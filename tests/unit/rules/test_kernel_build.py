@@ -110,6 +110,6 @@ def test_start_up_says_when_it_compiles(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(kernel, "_cached", lambda: False)
     took = kernel.warm_up()
     first, done = caplog.messages
-    assert first.startswith("compiling the rule kernel (first start, about 30 s; kept in ")
+    assert first.startswith("compiling the rule kernel (first start, about a minute; kept in ")
     assert kernel.cache_dir() in first
     assert done == f"... rule kernel compiled in {took:.1f} s"
