@@ -116,7 +116,7 @@ def drain_gridwatch(
     alarm = AlarmPath(index=index, db=db, state=state, notify_store=NotifyStore(db), engine=engine,
                       live=live, live_lock=lock, notifier=NullNotifier(), clock=time.time)
     alarm.start()
-    pipeline = IngestPipeline(Decoder(table), readings, state, live, alarm.readings, time.time)
+    pipeline = IngestPipeline(Decoder(table), readings, state, live, alarm.submit_readings, time.time)
     pipeline.lock = lock
     ingest = MqttIngest(pipeline, MqttTarget(broker.host, broker.port, f"bench-gridwatch-{protocol}", protocol),
                         [TOPIC_FILTER])

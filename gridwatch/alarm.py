@@ -28,6 +28,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -331,6 +332,12 @@ class AlarmPath:
                  dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> int:
         """A decoded batch (blocks until it committed); returns the alert changes."""
         return self.writer.call("readings", lambda: self._readings_job(batch, avail, dead, dropped, now))
+
+    def submit_readings(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]],
+                        dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> Future[int]:
+        """Queue a decoded batch; the future completes once it committed (batches
+        commit in the order queued)."""
+        return self.writer.submit("readings", lambda: self._readings_job(batch, avail, dead, dropped, now))
 
     def _readings_job(self, batch: ReadingBatch, avail: list[tuple[int, bool, float]],
                       dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> int:

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from ingest import failpoints
@@ -207,12 +208,25 @@ class DeadLetterLimiter:
         return keep, dict(dropped)
 
 
-Commit = Callable[[ReadingBatch, list[tuple[int, bool, float]], Sequence[DeadLetter], dict[str, int], float], int]
+Commit = Callable[[ReadingBatch, list[tuple[int, bool, float]], Sequence[DeadLetter], dict[str, int], float],
+                  "Future[int]"]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch whose readings are durable, waiting for its alarm commit."""
+
+    n_msgs: int
+    decoded: Decoded
+    now: float
+    future: Future[int] | None = None
 
 
 class IngestPipeline:
     """Decode → store readings → commit rules, alerts and dead letters, one batch at a
-    time (called from one ingest thread)."""
+    time, in order (called from one ingest thread). :meth:`process` does it all;
+    :meth:`prepare`, :meth:`submit` and :meth:`finish` let the caller prepare the next
+    batch while one commits (the ingest acknowledges each when :meth:`finish` returns)."""
 
     def __init__(
         self,
@@ -227,10 +241,10 @@ class IngestPipeline:
         decoder: turns raw messages into a batch.
         readings: where readings go (must be durable when ``write`` returns).
         state: the alarm store (dead letters of a batch that failed on a bug).
-        live: the live device state (moved by ``commit``; readers take :attr:`lock`).
-        commit: moves the rules, folds their transitions into alerts and keeps the dead
-            letters, durably (see :meth:`gridwatch.alarm.AlarmPath.readings`); returns
-            when committed, raises when it could not be.
+        live: the live device state (moved by ``commit``).
+        commit: queues the batch's rule inputs, the alerts they cause and its dead
+            letters for one transaction (see :meth:`gridwatch.alarm.AlarmPath.submit_readings`);
+            its future completes once committed, in the order queued.
         clock: the service clock.
         """
         self.decoder = decoder
@@ -241,27 +255,49 @@ class IngestPipeline:
         self.clock = clock
         self.stats = IngestStats()
         self.limiter = DeadLetterLimiter()
-        self.lock = threading.Lock()  # guards ``live`` against readers
+        self.lock = threading.Lock()  # taken by the alarm writer when it moves ``live``
 
     def process(self, msgs: Sequence[RawMessage]) -> None:
         """Handle a batch. Raises StoreError when it could not be made durable;
         then nothing may be acknowledged and the caller retries the same batch."""
+        self.finish(self.submit(self.prepare(msgs)))
+
+    def prepare(self, msgs: Sequence[RawMessage]) -> Prepared:
+        """Decode and store the readings durably.
+
+        Raises:
+            StoreError: the readings store refused them (retry the same batch).
+        """
         decoded = self.decoder.decode(msgs)
         if len(decoded.batch):
             self.readings.write(decoded.batch)
         failpoints.hit("readings_stored")
-        now = self.clock()
-        dead, dropped = self.limiter.admit(decoded.dead, now)
+        return Prepared(len(msgs), decoded, self.clock())
+
+    def submit(self, p: Prepared) -> Prepared:
+        """Queue the batch's alarm commit (returns at once)."""
+        dead, dropped = self.limiter.admit(p.decoded.dead, p.now)
+        p.future = self.commit(p.decoded.batch, p.decoded.availability, dead, dropped, p.now)
+        return p
+
+    def finish(self, p: Prepared) -> None:
+        """Wait for the batch's commit; then it may be acknowledged.
+
+        Raises:
+            StoreError: the alarm store did not commit it (the service is stopping).
+        """
+        assert p.future is not None
         try:
-            self.commit(decoded.batch, decoded.availability, dead, dropped, now)
+            p.future.result()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"the alarm store refused the batch: {exc}") from exc
         failpoints.hit("alarm_committed")
         # Counted once the batch committed: a driver that waits for ``received`` (the
         # manual clock's received_at_least) then sees its alerts.
+        decoded = p.decoded
         s = self.stats
-        s.received += len(msgs) - decoded.skipped  # our own alert notices are not input
+        s.received += p.n_msgs - decoded.skipped  # our own alert notices are not input
         s.stored += len(decoded.batch)
         s.batches += 1
-        s.last_message_at = now
+        s.last_message_at = p.now
         s.dead.update(d.reason for d in decoded.dead)
