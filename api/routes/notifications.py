@@ -29,8 +29,9 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
                    "channel": "wecombot://", "attempt": 1, "ok": True, "error": None,
                    "duration_ms": 85.2, "since_notice_ms": 91.0, "reason": "raised: worker"}],
         "total": 1, "limit": 100, "offset": 0,
-        "escalation": {"next_step": 1, "told": ["w-g1", "w-g1a"], "repeats": 0,
-                       "acknowledged": False}}}}}},
+        "escalation": {"next_step": 1, "addressed": ["w-g1", "w-g1a"], "repeats": 0,
+                       "acknowledged": False},
+        "told": ["w-g1"], "pending": ["w-g1a"]}}}}},
 )
 def notifications(
     c: Ctx,
@@ -55,9 +56,19 @@ def notifications(
     escalation = None
     if pending:
         s = pending[0]
-        escalation = {"next_step": s.next_step, "told": s.told if personal else redact(s.told),
+        escalation = {"next_step": s.next_step, "addressed": s.told if personal else redact(s.told),
                       "repeats": s.repeats,
                       "acknowledged": s.acknowledged, "overdue_sent": s.overdue_sent,
                       "suppressed": s.suppressed}
+    # A person is told once a channel delivered (an outbox row per notice and person);
+    # one whose every channel failed is pending, and retried until one takes it.
+    told: list[str] = []
+    waiting: list[str] = []
+    for row in c.state.outbox_of(alert_id):
+        rid = str(row["recipient"])
+        if not personal and rid.startswith(CONTACT_PREFIX):
+            continue
+        (told if row["delivered_at"] is not None and row["channel"] != "expired" else waiting).append(rid)
+    pending_people = list(dict.fromkeys(waiting))
     return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "escalation": escalation}
+            "escalation": escalation, "told": list(dict.fromkeys(told)), "pending": pending_people}

@@ -218,6 +218,11 @@ def test_every_delivery_failing_is_a_fault_and_the_notice_goes_out_after(
         assert hook.got("w") == []
         with svc.rt.db.read() as c:
             assert c.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] > 0
+        gas_id = next(a["id"] for a in httpx.get(f"{svc.api}/api/alerts", headers=AUTH, timeout=10).json()["items"]
+                      if a["hazard"] == "gas")
+        def told() -> dict:
+            return httpx.get(f"{svc.api}/api/alerts/{gas_id}/notifications", headers=AUTH, timeout=10).json()
+        assert told()["told"] == [] and "w-g2" in told()["pending"]  # not told: nothing delivered
         with hook.lock:
             hook.fail["/w"] = 0  # the fault is over
         wait_for(lambda: hook.got("w"), 20, "the notice once a channel works again")
@@ -225,6 +230,7 @@ def test_every_delivery_failing_is_a_fault_and_the_notice_goes_out_after(
             with svc.rt.db.read() as c:
                 return c.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0
         wait_for(delivered, 20, "every notice recorded as delivered")
+        assert "w-g2" in told()["told"] and told()["pending"] == []
         def ok() -> bool:
             svc.rt.watch.check()
             return "notify_failing" not in fault_names(svc)
