@@ -26,6 +26,8 @@ the same state and transitions; nothing here reads a clock or a random source.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -52,6 +54,16 @@ _SPELLS = {DeviceKind.GAS: kern.H_GAS, DeviceKind.CO: kern.H_CO,
 # spells the intermittent rule counts (-1: none)
 KIND_TABLE = np.array([(_PRIMARY.get(k, -1), _SPELLS.get(k, -1)) for k in KIND_CODES],
                       dtype=np.int64)
+
+
+def _arg(a: npt.NDArray[Any], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """``a`` as the kernel's one compiled specialisation takes it: ``dtype``,
+    C-contiguous and writeable (Numba compiles read-only or strided arrays, such as a
+    journal's ``frombuffer`` views, separately: tens of seconds on the hot path). No copy
+    when it already is."""
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, dtype=dtype, order="C")
 
 
 def _rows_by_group(group: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.intp]]:
@@ -94,11 +106,11 @@ class RuleEngine:
         self._floors = np.array([p.floor["gas"], p.floor["heat"], p.floor["battery"]])
         self._out = np.empty((1024, 6))  # the kernel's transitions (it grows this)
         # the registry's arrays in the kernel's dtypes (no copy where they already are)
-        self._prof = p.profile.astype(np.int32, copy=False)
-        self._hb = table.heartbeat_s.astype(np.float64, copy=False)
-        self._kind = table.kind.astype(np.int8, copy=False)
-        self._elderly = table.elderly_alone.astype(np.bool_, copy=False)
-        self._household = table.household.astype(np.int32, copy=False)
+        self._prof = _arg(p.profile, np.int32)
+        self._hb = _arg(table.heartbeat_s, np.float64)
+        self._kind = _arg(table.kind, np.int8)
+        self._elderly = _arg(table.elderly_alone, np.bool_)
+        self._household = _arg(table.household, np.int32)
 
     # --- public state ---------------------------------------------------------------
 
@@ -173,12 +185,11 @@ class RuleEngine:
             self._mark, self._pmat, self._prof, self._hb, self._kind, KIND_TABLE,
             self._welfare_dev, self._elderly, self._household, st.away, p.co_ppm, p.co_rate,
             LO, HI, BOOLEAN, self._floors, p.tz_offset_s,
-            # one compiled specialisation: the same dtypes whatever the caller built
-            batch.device_idx.astype(np.int32, copy=False), batch.ts.astype(np.float64, copy=False),
-            batch.recv_ts.astype(np.float64, copy=False), batch.seq.astype(np.int64, copy=False),
+            # one compiled specialisation: the same array types whatever the caller built
+            _arg(batch.device_idx, np.int32), _arg(batch.ts, np.float64),
+            _arg(batch.recv_ts, np.float64), _arg(batch.seq, np.int64),
             # (fields, rows), C-contiguous: a batch of one row is both C and F contiguous
-            batch.values.astype(np.float64, order="F", copy=False).T, float(now),
-            float(self.max_future_s))
+            _arg(batch.values.T, np.float64), float(now), float(self.max_future_s))
         self.late_dropped += int(dropped)
         out = self._transitions(int(k))
         raised = [(tr.ts, tr.device_idx) for tr in out

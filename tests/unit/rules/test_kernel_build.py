@@ -21,6 +21,7 @@ from alerts.rules.engine import RuleEngine
 from alerts.rules.params import build_params
 from alerts.rules.types import Hazard
 from sensors.batch import ReadingBatch
+from sensors.fields import N_FIELDS
 
 from .conftest import T0, make_table
 from .test_streams import devices, random_batch
@@ -31,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_one_compiled_specialisation_whatever_the_input_dtypes() -> None:
     """A new specialisation would be compiled on the service's hot path (tens of
     seconds): one-row batches (both C and F contiguous), C-ordered values, int64 device
-    indices and a registry built with other integer widths all reuse the one that
-    scripts/setup compiled; so do the sweep and every command."""
+    indices, read-only and strided arrays and a registry built with other integer widths
+    all reuse the one that scripts/setup compiled; so do the sweep and every command."""
     devs = devices()
     table = make_table(devs, heartbeat_s=300.0)
     table.household = table.household.astype(np.int64)  # type: ignore[assignment]
@@ -47,6 +48,15 @@ def test_one_compiled_specialisation_whatever_the_input_dtypes() -> None:
         eng.evaluate(one, now)
         eng.evaluate(ReadingBatch(b.device_ids, b.device_idx, b.ts, b.recv_ts, b.seq,
                                   np.ascontiguousarray(b.values)), now + 1.0)
+        # read-only views of a buffer, as the alarm journal's replay decodes them
+        frozen = [np.frombuffer(a.tobytes(), a.dtype) for a in (b.device_idx, b.ts, b.seq)]
+        vals = np.frombuffer(np.asfortranarray(b.values).T.tobytes(), np.float64)
+        eng.evaluate(ReadingBatch(b.device_ids, frozen[0], frozen[1], frozen[1], frozen[2],
+                                  vals.reshape(N_FIELDS, len(b)).T), now + 1.5)
+        # strided: every other row of a larger array
+        wide = np.repeat(b.device_idx, 2)[::2]
+        eng.evaluate(ReadingBatch(b.device_ids, wide, b.ts, b.recv_ts, b.seq, b.values),
+                     now + 1.6)
         eng.sweep(now + 2.0)
     eng.availability(np.int64(4), True, T0, T0)  # type: ignore[arg-type]
     eng.availability(5, False, T0, T0)
