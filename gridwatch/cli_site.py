@@ -254,7 +254,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
         parse_site(data, "generated site")  # e.g. a --community-id with a space in it
     except (ValueError, SiteError) as exc:
-        print(f"gridwatch site generate: {exc}", file=sys.stderr)
+        got = (f"--compounds {args.compounds} --buildings {args.buildings} --units {args.units} "
+               f"--households {args.households} --grids {args.grids}")
+        print(f"gridwatch site generate: {exc} (got {got}; each is a total for the whole "
+              "community)", file=sys.stderr)
         return 2
     _write(dump_site_yaml(data), args.output)
     if args.output is not None:

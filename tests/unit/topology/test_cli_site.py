@@ -65,6 +65,7 @@ def test_generate_to_stdout_and_refuses_impossible_sizes(capsys):
     assert code == 0 and out.startswith("# GridWatch site file")
     code, _, err = _run(["site", "generate", *SMALL, "--grids", "5"], capsys)
     assert code == 2 and "grids <= buildings" in err
+    assert "--grids 5" in err and "total for the whole community" in err  # what it got, and what they mean
 
 
 def test_schema_prints_json(capsys):
