@@ -132,7 +132,8 @@ class FaultWatch:
                   f"the readings store refuses writes: {st.last_error}"[:300])
 
     def _notices(self, now: float) -> None:
-        waiting = int(self.dispatcher.stats().get("undelivered", 0))
+        st = self.dispatcher.stats()
+        waiting = int(st.get("undelivered", 0)) + int(st.get("undeliverable", 0))
         if not waiting:
             self._undelivered_since = None
         elif self._undelivered_since is None:

@@ -22,9 +22,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import apprise
@@ -52,6 +52,21 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+class Delivery(NamedTuple):
+    """What one try on one channel came to (the channel interface's answer).
+
+    Attributes:
+        ok: delivered.
+        error: why not, when not.
+        retryable: whether trying the same channel again can help (a refused or
+            timed-out request can; a URL no plugin knows cannot).
+    """
+
+    ok: bool
+    error: str | None = None
+    retryable: bool = True
+
+
 @dataclass(slots=True)
 class _Chain:
     """One person's delivery of one notice along a list of channels."""
@@ -62,6 +77,7 @@ class _Chain:
     position: int = 0
     attempt: int = 1
     rounds: int = 0  # times every channel failed (a durable notice starts over)
+    permanent: set[int] = field(default_factory=set)  # channels that can never deliver
 
     @property
     def outbox_id(self) -> int | None:
@@ -103,6 +119,7 @@ class Dispatcher:
         self.on_delivered = on_delivered
         self._record_attempt = record or store.record
         self.undelivered = 0  # durable notices whose every channel failed, waiting to start over
+        self.undeliverable = 0  # notices no channel of the person can ever deliver
         self.public_url = public_url
         self.tz = tz
         self.retries = retries
@@ -169,12 +186,14 @@ class Dispatcher:
     def _try(self, chain: _Chain) -> None:
         url = chain.urls[chain.position]
         t0 = time.monotonic()
-        ok, error = False, None
+        ok, error, retryable = False, None, True
         try:
             title, body = render(chain.notice, language=chain.recipient.language,
                                  public_url=self.public_url, tz=self.tz)
-            ok, error = self._deliver(url, title, body, chain.notice)
-        except Exception as exc:  # a bad URL, a plugin bug: recorded, never raised
+            ok, error, retryable = self._deliver(url, title, body, chain.notice)
+        except (ValueError, TypeError) as exc:  # a URL a plugin cannot take: never will
+            error, retryable = f"{type(exc).__name__}: {exc}"[:300], False
+        except Exception as exc:  # a plugin bug: recorded, never raised
             error = f"{type(exc).__name__}: {exc}"[:300]
         self._record(chain, url, ok=ok, error=error, t0=t0)
         if ok:
@@ -188,7 +207,9 @@ class Dispatcher:
                     self.undelivered -= 1
             self._done(True)
             return
-        if chain.attempt <= self.retries:
+        if not retryable:
+            chain.permanent.add(chain.position)
+        if retryable and chain.attempt <= self.retries:
             delay = self.retry_backoff_s * 2 ** (chain.attempt - 1)
             chain.attempt += 1
             self._schedule(chain, delay)
@@ -196,6 +217,13 @@ class Dispatcher:
             chain.position += 1  # this channel keeps failing: fall back to the next
             chain.attempt = 1
             self._pool.submit(self._try, chain)
+        elif len(chain.permanent) == len(chain.urls):
+            # No channel of this person can ever deliver (URLs no plugin knows): starting
+            # over cannot help. Counted, so the health check shows it; the outbox keeps
+            # the notice for a restart with a corrected site file.
+            with self._cond:
+                self.undeliverable += 1
+            self._done(False)
         elif chain.outbox_id is not None and not self._closed:
             # Every channel failed: the person is not told yet. The notice stays pending
             # and starts over later (until a channel takes it or the service stops; the
@@ -210,12 +238,12 @@ class Dispatcher:
         else:
             self._done(False)
 
-    def _deliver(self, url: str, title: str, body: str, notice: Notice) -> tuple[bool, str | None]:
+    def _deliver(self, url: str, title: str, body: str, notice: Notice) -> Delivery:
         a = apprise.Apprise()
         sep = "&" if "?" in url else "?"
         timeouts = f"{sep}cto={self.timeout_s:g}&rto={self.timeout_s:g}"
         if not a.add(url + timeouts) and not a.add(url):
-            return False, "not a channel URL apprise knows"
+            return Delivery(False, "not a channel URL apprise knows", retryable=False)
         notify_type = (apprise.NotifyType.FAILURE if str(notice.alert.severity) == "critical"
                        else apprise.NotifyType.WARNING)
         if notice.notice in (NoticeType.ALARM_CLEARED, NoticeType.FAULT_RECOVERED):
@@ -224,9 +252,9 @@ class Dispatcher:
             ok = bool(a.notify(title=title, body=body, notify_type=notify_type))
             text = output.getvalue().strip() if not ok else ""
         if ok:
-            return True, None
+            return Delivery(True)
         last = text.splitlines()[-1] if text else "delivery failed"
-        return False, last.split(" - ", 2)[-1][:300]  # without the log line's time and level
+        return Delivery(False, last.split(" - ", 2)[-1][:300])  # without the log line's time and level
 
     def _record(self, chain: _Chain, url: str, *, ok: bool, error: str | None, t0: float) -> None:
         now = time.monotonic()
@@ -307,7 +335,8 @@ class Dispatcher:
         """Counters for the health endpoint."""
         with self._cond:
             return {"delivered": self.sent, "failed": self.failed, "in_flight": self._inflight,
-                    "retries_waiting": len(self._later), "undelivered": self.undelivered}
+                    "retries_waiting": len(self._later), "undelivered": self.undelivered,
+                    "undeliverable": self.undeliverable}
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Give deliveries in progress ``timeout_s``, then stop (retries not yet due are dropped,
@@ -320,4 +349,4 @@ class Dispatcher:
         self._timer.join(2)
 
 
-__all__ = ["Dispatcher", "redact"]
+__all__ = ["Delivery", "Dispatcher", "redact"]
