@@ -3,7 +3,7 @@ and device states computed once per interval for all of them.
 
 Layer: adapters. No number of open pages can delay an alarm: the device states are
 computed at most once per interval, on a thread of their own (not the pool the
-API's handlers use, never under the ingest's lock), and each stream only looks at
+API's handlers use, never under a lock the alarm writer takes), and each stream only looks at
 the devices that changed; streams are capped per user and in all
 (:class:`TooManyStreams`). :class:`EventHub` is subscribed to :class:`alerts.service.AlertService`
 (whose listeners run on worker threads) and hands each change to the asyncio

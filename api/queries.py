@@ -4,9 +4,9 @@ places: device lists, live counts (GB/T 45839 5.8.2), the compound → building 
 live stream.
 
 Layer: adapters (reads the live state, the site index and the state store; routes
-call these functions, none of them sees a request). Reads never take the ingest's
-lock: a page read while a batch lands may show part of it, and no page can hold up
-an alarm.
+call these functions, none of them sees a request). Reads take no lock (only the
+alarm writer changes the live state): a page read while a batch lands may show part
+of it, and no page can hold up an alarm.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def thresholds(c: ApiContext, idx: int) -> dict[str, list[dict[str, Any]]]:
 
 def all_device_states(c: ApiContext, now: float) -> tuple[dict[str, str], dict[str, str]]:
     """Every device's state, (from every open alert, without the personal ones), for the
-    live streams' shared snapshot; read without the ingest's lock."""
+    live streams' shared snapshot; read without a lock (only the alarm writer changes live state)."""
     alerts = c.state.open_alerts()
     full = alert_flags(alerts)
     public = alert_flags(a for a in alerts if a.hazard not in PERSONAL_HAZARDS)

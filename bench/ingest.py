@@ -111,13 +111,11 @@ def drain_gridwatch(
     db = Database(workdir / f"state-{protocol}.db")
     state = StateStore(db)
     live = LiveState(table)
-    lock = threading.Lock()
     engine = RuleEngine(table, None)
     alarm = AlarmPath(index=index, db=db, state=state, notify_store=NotifyStore(db), engine=engine,
-                      live=live, live_lock=lock, notifier=NullNotifier(), clock=time.time)
+                      live=live, notifier=NullNotifier(), clock=time.time)
     alarm.start()
     pipeline = IngestPipeline(Decoder(table), readings, state, live, alarm.submit_readings, time.time)
-    pipeline.lock = lock
     ingest = MqttIngest(pipeline, MqttTarget(broker.host, broker.port, f"bench-gridwatch-{protocol}", protocol),
                         [TOPIC_FILTER])
     t = time.perf_counter()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def open_path(index: SiteIndex, data: Path) -> tuple[AlarmPath, Database]:
     state = StateStore(db)
     engine = RuleEngine(table, params_for_site(index, table))
     path = AlarmPath(index=index, db=db, state=state, notify_store=NotifyStore(db), engine=engine,
-                     live=LiveState(table), live_lock=threading.Lock(), notifier=NullNotifier(),
+                     live=LiveState(table), notifier=NullNotifier(),
                      clock=time.time)
     return path, db
 

@@ -124,12 +124,11 @@ class AlarmPath:
         notify_store: NotifyStore,
         engine: RuleEngine,
         live: LiveState,
-        live_lock: threading.Lock,
         notifier: Any,
         clock: Callable[[], float],
     ) -> None:
         """Args: the site, the database and its stores, the rule engine, the live device
-        state and its readers' lock, the dispatcher (``submit``), the service clock."""
+        state, the dispatcher (``submit``), the service clock."""
         self.index = index
         self.table = engine.table
         self.db = db
@@ -137,10 +136,9 @@ class AlarmPath:
         self.notify_store = notify_store
         self.engine = engine
         self.live = live
-        self.live_lock = live_lock
         self.notifier = notifier
         self.clock = clock
-        self.journal = RuleJournal(engine, live, state, live_lock=lambda: live_lock)
+        self.journal = RuleJournal(engine, live, state)
         self.alerts = AlertService(index, self.table, state)
         self.alerts.deferred = []
         self.alerts.drain = self._drain

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import logging
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,14 +114,12 @@ class RuleJournal:
     follow each transaction.
     """
 
-    def __init__(self, engine: RuleEngine, live: LiveState, store: StateStore,
-                 live_lock: Callable[[], object] | None = None) -> None:
-        """Args: the rule engine, the live device state (moved by readings too), the
-        state store; ``live_lock`` returns the lock readers of ``live`` take."""
+    def __init__(self, engine: RuleEngine, live: LiveState, store: StateStore) -> None:
+        """Args: the rule engine, the live device state (moved by readings too; only
+        this writer changes it, pages read it without a lock), the state store."""
         self.engine = engine
         self.live = live
         self.store = store
-        self._live_lock = live_lock
         self.upto = 0
         self._base = engine.snapshot()  # the state the journal applies to
         self._since: list[Entry] = []  # committed since the checkpoint
@@ -165,8 +162,10 @@ class RuleJournal:
     # -- inputs -------------------------------------------------------------------
 
     def readings(self, batch: ReadingBatch, avail: Availability, now: float) -> list[Transition]:
-        """A batch of readings and availability messages."""
-        return self._run("batch", now, encode_batch(batch, avail))
+        """A batch of readings and availability messages (journaled as bytes, applied
+        as given: not decoded again)."""
+        entry = self._journal("batch", now, encode_batch(batch, avail))
+        return self._apply_batch(batch, avail, entry.now)
 
     def sweep(self, now: float) -> list[Transition]:
         """The timer rules due by ``now``."""
@@ -178,20 +177,20 @@ class RuleJournal:
         return self._run(name, now, orjson.dumps(args))
 
     def _run(self, kind: str, now: float, body: bytes) -> list[Transition]:
+        return self._apply(self._journal(kind, now, body))
+
+    def _journal(self, kind: str, now: float, body: bytes) -> Entry:
+        """Append an input to the journal (before it is applied: a failed append leaves
+        the rules untouched)."""
         entry = Entry(self.store.journal_append(kind, now, body), kind, now, body)
         self._open.append(entry)
         self.last_now = now
-        return self._apply(entry)
+        return entry
 
     def _apply(self, e: Entry) -> list[Transition]:
         eng = self.engine
         if e.kind == "batch":
-            batch, avail = decode_batch(e.body, self.engine.table.ids)
-            self._move_live(batch, avail)
-            out = eng.evaluate(batch, e.now) if len(batch) else []
-            for idx, online, ts in avail:
-                out.extend(eng.availability(idx, online, ts, e.now))
-            return out
+            return self._apply_batch(*decode_batch(e.body, self.engine.table.ids), e.now)
         if e.kind == "sweep":
             return eng.sweep(e.now)
         a = orjson.loads(e.body)
@@ -205,18 +204,15 @@ class RuleJournal:
             return eng.acknowledge(int(a["device"]), Hazard(a["hazard"]), e.now)
         raise ValueError(f"unknown journal entry kind {e.kind!r}")
 
-    def _move_live(self, batch: ReadingBatch, avail: Availability) -> None:
-        lock = self._live_lock() if self._live_lock is not None else None
-        if lock is not None:
-            with lock:  # type: ignore[attr-defined]
-                self._live(batch, avail)
-        else:
-            self._live(batch, avail)
-
-    def _live(self, batch: ReadingBatch, avail: Availability) -> None:
+    def _apply_batch(self, batch: ReadingBatch, avail: Availability, now: float) -> list[Transition]:
+        """Readings and availability into the live state and the rules."""
         self.live.update(batch)
         for idx, online, ts in avail:
             self.live.set_online(idx, online, ts)
+        out = self.engine.evaluate(batch, now) if len(batch) else []
+        for idx, online, ts in avail:
+            out.extend(self.engine.availability(idx, online, ts, now))
+        return out
 
     # -- transactions -------------------------------------------------------------
 

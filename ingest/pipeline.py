@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -167,7 +166,6 @@ class IngestStats:
     dead: Counter[str] = field(default_factory=Counter)
     store_errors: int = 0
     last_error: str = ""
-    last_message_at: float = 0.0  # service time of the last batch
 
 
 class DeadLetterLimiter:
@@ -255,7 +253,6 @@ class IngestPipeline:
         self.clock = clock
         self.stats = IngestStats()
         self.limiter = DeadLetterLimiter()
-        self.lock = threading.Lock()  # taken by the alarm writer when it moves ``live``
 
     def process(self, msgs: Sequence[RawMessage]) -> None:
         """Handle a batch. Raises StoreError when it could not be made durable;
@@ -299,5 +296,4 @@ class IngestPipeline:
         s.received += p.n_msgs - decoded.skipped  # our own alert notices are not input
         s.stored += len(decoded.batch)
         s.batches += 1
-        s.last_message_at = p.now
         s.dead.update(d.reason for d in decoded.dead)

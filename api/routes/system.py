@@ -36,7 +36,7 @@ def health(c: Ctx, _p: Me, response: Response) -> dict[str, Any]:
     503."""
     now = c.clock()
     stats = c.pipeline.stats
-    # Without the ingest's lock: a count read while a batch lands is off by that batch.
+    # Without a lock: a count read while a batch lands may be off by that batch.
     states = [device_online(c, i, now) for i in range(len(c.table))]
     faults = c.faults()
     open_alerts = c.state.open_alerts()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +59,7 @@ class Harness:
         self.live.restore(self.state.load_device_states())
         path = AlarmPath(index=self.index, db=self.db, state=self.state,
                          notify_store=NotifyStore(self.db), engine=self.engine, live=self.live,
-                         live_lock=threading.Lock(), notifier=self.notifier, clock=self.clock)
+                         notifier=self.notifier, clock=self.clock)
         path.start()
         return path
 
