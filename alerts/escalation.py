@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 _LIFE = sorted(h.value for h in LIFE_SAFETY)
 _FAULTS = frozenset(h.value for h in FAULTS) | {
-    "data_gap", "store_unreachable", "alarm_store_failing", "readings_store_failing", "disk_low", "mqtt_disconnected",
+    "data_gap", "store_unreachable", "alarm_store_failing", "readings_store_failing", "ingest_internal_error", "disk_low", "mqtt_disconnected",
     "ingest_silent", "clock_step", "notify_failing"}
 
 DEFAULT_POLICIES: tuple[EscalationPolicy, ...] = (

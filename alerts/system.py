@@ -21,6 +21,7 @@ class SystemHazard(StrEnum):
     STORE_UNREACHABLE = "store_unreachable"  # readings go to the spool meanwhile
     ALARM_STORE_FAILING = "alarm_store_failing"  # state.db refuses writes: nothing is acked
     READINGS_STORE_FAILING = "readings_store_failing"  # readings refused: nothing is acked
+    INGEST_INTERNAL_ERROR = "ingest_internal_error"  # a bug: a batch kept only as dead letters
     DISK_LOW = "disk_low"  # the data directory's disk is nearly full
     MQTT_DISCONNECTED = "mqtt_disconnected"  # the ingest has no broker connection
     INGEST_SILENT = "ingest_silent"  # connected, but nothing heard for too long

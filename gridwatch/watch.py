@@ -34,6 +34,9 @@ class WatchLimits:
         silent_s: connected but no message at all for this long warns (a real
             community's heartbeats never stop all at once).
         undelivered_s: a notice that no channel has taken for this long is a fault.
+        internal_error_s: a batch that failed on a bug is a fault until this long has
+            passed without another (its alarms were not raised; its payloads are dead
+            letters ``internal_error``, kept for replay).
     """
 
     disk_warn_bytes: int = 1024 * 1024 * 1024
@@ -41,6 +44,7 @@ class WatchLimits:
     mqtt_down_s: float = 30.0
     silent_s: float = 600.0
     undelivered_s: float = 120.0
+    internal_error_s: float = 600.0
 
 
 def disk_fault(free: int, limits: WatchLimits) -> Severity | None:
@@ -74,6 +78,8 @@ class FaultWatch:
         self._undelivered_since: float | None = None
         self._errors_seen = int(getattr(pipeline.stats, "store_errors", 0))
         self._batches_at_error: int | None = None
+        self._internal_seen = int(pipeline.stats.dead.get("internal_error", 0))
+        self._internal_at: float | None = None
         self._elapsed = time.monotonic
         self._received = 0
         self._heard_at = self._elapsed()
@@ -91,7 +97,7 @@ class FaultWatch:
         """Run every check once. How long a fault has lasted is real time (a monotonic
         clock), whatever the service clock does (a manual test clock jumps days)."""
         now = self._elapsed()
-        for check in (self._disk, self._mqtt, self._readings, self._notices, self._clock):
+        for check in (self._disk, self._mqtt, self._readings, self._internal, self._notices, self._clock):
             try:
                 check(now)
             except Exception:
@@ -130,6 +136,15 @@ class FaultWatch:
             self._batches_at_error = None
         self._set(SystemHazard.READINGS_STORE_FAILING, Severity.CRITICAL if failing else None,
                   f"the readings store refuses writes: {st.last_error}"[:300])
+
+    def _internal(self, now: float) -> None:
+        n = int(self.pipeline.stats.dead.get("internal_error", 0))
+        if n > self._internal_seen:
+            self._internal_seen, self._internal_at = n, now
+        failing = self._internal_at is not None and now - self._internal_at < self.limits.internal_error_s
+        self._set(SystemHazard.INGEST_INTERNAL_ERROR, Severity.CRITICAL if failing else None,
+                  f"{n} messages failed on a bug and are kept as dead letters (internal_error); "
+                  "their alarms were not raised")
 
     def _notices(self, now: float) -> None:
         st = self.dispatcher.stats()

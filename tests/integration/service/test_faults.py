@@ -50,6 +50,13 @@ def fault_names(svc: ServiceThread) -> set[str]:
     return {f["name"] for f in health(svc).json()["faults"]}
 
 
+def checked(svc: ServiceThread) -> set[str]:
+    """The faults in the health check right after one run of the fault watch (the
+    service runs it every 2 s; the tests do not wait for that)."""
+    svc.rt.watch.check()
+    return fault_names(svc)
+
+
 def gas(svc: ServiceThread, broker: MosquittoServer, device: str = "gas-201", seq: int = 1) -> None:
     pub = Publisher(broker.host, broker.port, client_id=f"pub-{device}-{seq}")
     try:
@@ -211,10 +218,7 @@ def test_every_delivery_failing_is_a_fault_and_the_notice_goes_out_after(
     try:
         svc.rt.watch.limits = WatchLimits(undelivered_s=1.0)
         gas(svc, broker)
-        def failing() -> bool:
-            svc.rt.watch.check()
-            return "notify_failing" in fault_names(svc)
-        wait_for(failing, 20, "the notify_failing fault")
+        wait_for(lambda: "notify_failing" in checked(svc), 20, "the notify_failing fault")
         assert hook.got("w") == []
         with svc.rt.db.read() as c:
             assert c.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] > 0
@@ -231,10 +235,7 @@ def test_every_delivery_failing_is_a_fault_and_the_notice_goes_out_after(
                 return c.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0
         wait_for(delivered, 20, "every notice recorded as delivered")
         assert "w-g2" in told()["told"] and told()["pending"] == []
-        def ok() -> bool:
-            svc.rt.watch.check()
-            return "notify_failing" not in fault_names(svc)
-        wait_for(ok, 10, "the fault cleared")
+        wait_for(lambda: "notify_failing" not in checked(svc), 10, "the fault cleared")
     finally:
         svc.stop()
         hook.close()
@@ -246,17 +247,35 @@ def test_health_fails_within_seconds_when_the_broker_goes(tmp_path: Path) -> Non
         try:
             svc.rt.watch.limits = WatchLimits(mqtt_down_s=0.5)
             own.kill()
-            def failing() -> bool:
-                svc.rt.watch.check()
-                return "mqtt_disconnected" in fault_names(svc) and health(svc).status_code == 503
-            wait_for(failing, 15, "the broker fault")
+            wait_for(lambda: "mqtt_disconnected" in checked(svc) and health(svc).status_code == 503,
+                     15, "the broker fault")
             own.start()
-            def ok() -> bool:
-                svc.rt.watch.check()
-                return "mqtt_disconnected" not in fault_names(svc)
-            wait_for(ok, 30, "the fault cleared after the broker came back")
+            wait_for(lambda: "mqtt_disconnected" not in checked(svc), 30,
+                     "the fault cleared after the broker came back")
         finally:
             svc.stop()
 
 
+def test_a_batch_that_fails_on_a_bug_is_an_alarm_not_a_log_line(
+        tmp_path: Path, broker: MosquittoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = start(tmp_path, broker, "bug")
+    try:
+        real = svc.rt.alarm._readings_job
+        calls = {"n": 0}
 
+        def buggy(*args: object) -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("a bug in the alarm path")  # what a bug looks like to the ingest
+            return real(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(svc.rt.alarm, "_readings_job", buggy)
+        gas(svc, broker)
+        wait_for(lambda: "ingest_internal_error" in checked(svc) and health(svc).status_code == 503,
+                 15, "the internal-error fault")
+        counts = httpx.get(f"{svc.api}/api/dead-letters", headers=AUTH, timeout=10).json()["counts"]
+        assert counts.get("internal_error") == 1  # the payload kept for replay
+        gas(svc, broker, seq=2)  # the next reading goes through and raises the alarm
+        wait_for(lambda: "gas-201:gas" in alert_keys(svc), 15, "the alarm on the next reading")
+    finally:
+        svc.stop()
