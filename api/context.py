@@ -5,7 +5,6 @@ Layer: adapters. Keeps the API independent of the composition root.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -92,7 +91,6 @@ class ApiContext(Protocol):
     users: UserStore
     pipeline: IngestPipeline
     ingest: MqttIngest
-    engine_lock: threading.Lock
     engine: Any
     settings: Any
     clock: Any

@@ -132,7 +132,7 @@ def device_view(c: ApiContext, idx: int, now: float, flags: dict[str, str] | Non
         "messages": int(c.live.messages[idx]),
         "state": device_state(c, idx, now, flags or {}),
         "maintenance": bool(c.engine.st.maint[idx]),  # GB/T 45839 5.8.4: the mode is visible
-        "retired": p.id in retired() if (retired := getattr(c, "retired", None)) else False,
+        "retired": p.id in c.commands.retired(),
     }
 
 

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import uvicorn
 
-from alerts.noise import Silence
 from alerts.notify.dispatcher import Dispatcher
 from alerts.rules.engine import RuleEngine
 from alerts.rules.kernel import warm_up
@@ -125,8 +124,6 @@ class Runtime:
         self.live.restore(self.state.load_device_states())
         warm_up()  # compile the rule kernel (or load it) now, not on the first readings
         self.engine = RuleEngine(self.table, params_for_site(self.index, self.table))
-        # Readers of the rule state (pages) take this; the writer thread changes it.
-        self.engine_lock = threading.Lock()
         self.notify_store = NotifyStore(self.db)
         self._alerts_topic = f"{TOPIC_ROOT}/{self.site.community.id}/alerts"
         self._alerts_mqtt: Any = None
@@ -214,51 +211,11 @@ class Runtime:
         self.counters.sweeps += 1
         return changes
 
-    def tick_notices(self, now: float | None = None) -> int:
-        """Silences that started or ended, then every escalation step due."""
-        return self.alarm.tick(self.clock() if now is None else now)
-
-    def checkpoint(self) -> int:
-        """Write a rule checkpoint now."""
-        return self.alarm.checkpoint()
-
-    def add_silence(self, silence: Silence, *, actor: str) -> Silence:
-        """Store a silence or maintenance window and apply it to open alerts (audited)."""
-        return self.alarm.add_silence(silence, actor=actor)
-
-    def end_silence(self, silence: Silence, *, actor: str) -> Silence:
-        """Lift a silence now: the alerts it held speak again (audited)."""
-        return self.alarm.end_silence(silence, actor=actor)
-
-    def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
-        """Put a device in (or out of) maintenance / test mode (audited)."""
-        return self.alarm.set_maintenance(device_id, on, actor=actor, note=note)
-
-    def retired(self) -> set[str]:
-        """Devices taken out of service."""
-        return self.alarm.retired()
-
-    def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
-        """Take a device out of service (设备注销), audited, with its notice."""
-        return self.alarm.retire_device(device_id, actor=actor, note=note)
-
-    def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
-        """Hush a sounding smoke alarm for ``smoke_hush_s``; False when it was not sounding."""
-        return self.alarm.hush(device_id, actor=actor, note=note)
-
-    def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
-        """A household away (no welfare alerts) or back; None without devices."""
-        return self.alarm.set_away(household_id, away, actor=actor, note=note)
-
     def _count_alert(self, change: AlertChange) -> None:
         if change.created:
             self.counters.alerts_raised += 1
             self.counters.recent.append(change)
             del self.counters.recent[:-20]
-
-    def save_state(self) -> None:
-        """Write a rule checkpoint (with the live device states) through the writer."""
-        self.alarm.checkpoint()
 
     # -- running ---------------------------------------------------------------------------------
 
