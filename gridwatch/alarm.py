@@ -602,11 +602,6 @@ class AlarmPath:
 
         return self._command("silence-end", job)
 
-    def audit(self, actor: str, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
-        """Record an operation through the writer."""
-        now = self.clock()
-        self._command("audit", lambda: self.state.audit(actor, action, target, detail, ts=now))
-
 
 def _hazard_row(hazard: Hazard) -> int:
     return int(H[hazard])
@@ -651,11 +646,6 @@ class AlertCommands:
         del now
         return self.path.report(category, place_id, reporter=reporter, severity=severity,
                                 note=note, photos=photos)
-
-    @property
-    def silences(self) -> list[Silence]:
-        """The silences in force or scheduled."""
-        return list(self.path.alerts.silences)
 
 
 __all__ = ["MANUAL_CLOCK_KEY", "OUTBOX_MAX_AGE_S", "AlarmPath", "AlertCommands", "Fault"]

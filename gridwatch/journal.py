@@ -124,8 +124,6 @@ class RuleJournal:
         self._base = engine.snapshot()  # the state the journal applies to
         self._since: list[Entry] = []  # committed since the checkpoint
         self._open: list[Entry] = []  # written in the transaction now open
-        self.last_now: float | None = None
-        self.replayed = 0
         self._pending_base: tuple[dict[str, npt.NDArray[np.generic]], int] | None = None
 
     # -- start --------------------------------------------------------------------
@@ -154,9 +152,7 @@ class RuleJournal:
         entries = [Entry(*r) for r in self.store.journal_after(self.upto)]
         for e in entries:
             self._apply(e)
-            self.last_now = e.now
         self._since = entries
-        self.replayed = len(entries)
         return len(entries)
 
     # -- inputs -------------------------------------------------------------------
@@ -184,7 +180,6 @@ class RuleJournal:
         the rules untouched)."""
         entry = Entry(self.store.journal_append(kind, now, body), kind, now, body)
         self._open.append(entry)
-        self.last_now = now
         return entry
 
     def _apply(self, e: Entry) -> list[Transition]:
