@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,13 +172,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_delete(args: argparse.Namespace) -> int:
-    """``gridwatch user delete``."""
+def _change(args: argparse.Namespace, change: Callable[[Any], bool]) -> int:
+    """Apply one change to a user: 1 (with the reason) when it would remove the last
+    admin or there is no such user, else 0."""
     from store.users import LastAdminError  # noqa: PLC0415
 
     store = _store(args)
     try:
-        ok = store.delete(args.login)
+        ok = change(store)
     except LastAdminError as exc:
         return _refused(exc)
     finally:
@@ -185,25 +187,20 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if not ok:
         print(f"gridwatch user: no user {args.login!r}", file=sys.stderr)
         return 1
-    print(f"user {args.login} deleted")
     return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``gridwatch user delete``."""
+    code = _change(args, lambda store: store.delete(args.login))
+    if code == 0:
+        print(f"user {args.login} deleted")
+    return code
 
 
 def cmd_disable(args: argparse.Namespace) -> int:
     """``gridwatch user disable|enable``."""
-    from store.users import LastAdminError  # noqa: PLC0415
-
-    store = _store(args)
-    try:
-        ok = store.set_disabled(args.login, args.disabled, now=time.time())
-    except LastAdminError as exc:
-        return _refused(exc)
-    finally:
-        store.close()
-    if not ok:
-        print(f"gridwatch user: no user {args.login!r}", file=sys.stderr)
-        return 1
-    return 0
+    return _change(args, lambda store: store.set_disabled(args.login, args.disabled, now=time.time()))
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
