@@ -81,11 +81,15 @@ class DeadLetterLimits:
         max_count: dead letters kept at most.
         max_bytes: bytes of payload, topic and detail kept at most.
         max_age_s: older ones are forgotten.
+        prune_every: the limits are enforced after this many letters were kept (each
+            pruning scans the table; it is not done for every batch of a junk flood),
+            so at most this many more may be kept for a while.
     """
 
     max_count: int = 10_000
     max_bytes: int = 8 * 1024 * 1024
     max_age_s: float = 7 * 86400.0
+    prune_every: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,7 @@ class StateStore:
         self.path = self.db.path
         self.db.script(_SCHEMA)
         self.dead_letter_limits = DeadLetterLimits()
+        self._kept_since_prune = self.dead_letter_limits.prune_every  # the first letters prune at once
         with self.db.write() as c:  # data directories from before the counts were kept
             if c.execute("SELECT COUNT(*) FROM dead_letter_counts").fetchone()[0] == 0:
                 c.execute("INSERT INTO dead_letter_counts (reason, n) "
@@ -321,7 +326,9 @@ class StateStore:
             c.executemany(
                 "INSERT INTO dead_letter_counts (reason, n) VALUES (?, ?) "
                 "ON CONFLICT(reason) DO UPDATE SET n = n + excluded.n", list(counts.items()))
-            if letters:
+            self._kept_since_prune += len(letters)
+            if letters and self._kept_since_prune >= lim.prune_every:
+                self._kept_since_prune = 0
                 oldest = (now if now is not None else letters[-1].ts) - lim.max_age_s
                 c.execute("DELETE FROM dead_letters WHERE ts < ?", (oldest,))
                 c.execute("DELETE FROM dead_letters WHERE id <= (SELECT id FROM dead_letters "

@@ -180,7 +180,7 @@ def test_dead_letters_are_bounded_rate_limited_and_all_counted(tmp_path: Path) -
     from store.state import DeadLetter, DeadLetterLimits, StateStore  # noqa: PLC0415
 
     store = StateStore(tmp_path / "s.db")
-    store.dead_letter_limits = DeadLetterLimits(max_count=100, max_bytes=50_000, max_age_s=3600)
+    store.dead_letter_limits = DeadLetterLimits(max_count=100, max_bytes=50_000, max_age_s=3600, prune_every=1)
     limiter = DeadLetterLimiter(burst=5, per_topic_per_s=0.0, total_per_s=1000.0)
     now = 1_780_000_000.0
     for i in range(50):  # a flood: 50 batches of 100 junk messages, 10 topics
