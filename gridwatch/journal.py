@@ -90,8 +90,10 @@ def decode_batch(body: bytes, ids: list[str]) -> tuple[ReadingBatch, Availabilit
     Raises:
         ValueError: not a journal batch.
     """
+    if len(body) < _HEAD.size:
+        raise ValueError("not a journal batch")
     magic, n, m, nf = _HEAD.unpack_from(body)
-    if magic != _MAGIC:
+    if magic != _MAGIC or len(body) != _HEAD.size + n * (28 + 8 * nf) + 24 * m:
         raise ValueError("not a journal batch")
     off = _HEAD.size
     idx = np.frombuffer(body, np.int32, n, off)
@@ -124,6 +126,7 @@ class RuleJournal:
         self._base = engine.snapshot()  # the state the journal applies to
         self._since: list[Entry] = []  # committed since the checkpoint
         self._open: list[Entry] = []  # written in the transaction now open
+        self.unreadable = 0  # journal entries skipped at start
         self._pending_base: tuple[dict[str, npt.NDArray[np.generic]], int] | None = None
 
     # -- start --------------------------------------------------------------------
@@ -150,9 +153,17 @@ class RuleJournal:
                 log.exception("live device states not restored from the checkpoint")
         self._base = self.engine.snapshot()
         entries = [Entry(*r) for r in self.store.journal_after(self.upto)]
+        self._since = []
         for e in entries:
-            self._apply(e)
-        self._since = entries
+            try:
+                self._apply(e)
+            except (ValueError, KeyError, IndexError, orjson.JSONDecodeError):
+                # An entry this version cannot read (written by another one): the service
+                # must still start; the rules and the open alerts are reconciled next.
+                self.unreadable += 1
+                log.exception("journal entry %d (%s) unreadable; skipped", e.id, e.kind)
+                continue
+            self._since.append(e)
         return len(entries)
 
     # -- inputs -------------------------------------------------------------------

@@ -232,3 +232,12 @@ def test_rules_and_open_alerts_are_reconciled_at_start(tmp_path: Path) -> None:
     heat = next(a for a in h.state.open_alerts() if a.key == "heat-201:heat")
     assert not heat.active  # the rules do not hold it: marked cleared
     h.path.writer.stop()
+
+
+def test_an_unreadable_journal_entry_does_not_stop_the_start(harness: Harness) -> None:
+    t = harness.clock()
+    harness.readings([("gas-201", t - 1, GAS)])
+    harness.path.writer.call("foreign", lambda: harness.state.journal_append("batch", t, b"not a batch"))
+    path = harness.restart()
+    assert path.journal.unreadable == 1 and path.replayed == 2
+    assert harness.engine.st.cond[H[Hazard.GAS]][harness.table.index["gas-201"]] > 0  # the readable one
