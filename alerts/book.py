@@ -45,7 +45,7 @@ class AlertBook(Protocol):
 
 
 def _copy(a: Alert) -> Alert:
-    return replace(a, data=dict(a.data))
+    return a.copy()
 
 
 class OpenAlerts:

@@ -31,10 +31,11 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
-from alerts.model import Alert, AlertEvent, AlertStatus
+from alerts.model import Alert, AlertEvent, AlertStatus, Escalated
+from alerts.mute import Muted, Mutes
 from alerts.notify.types import Notice, NoticeType, Notifier
 from alerts.routing import (
     Assignment,
@@ -84,9 +85,6 @@ DEFAULT_RESOLVE_WITHIN_S = {"critical": 7200.0, "warning": 86400.0, "info": 2592
 OUTSIDE_GRID = frozenset({"deputy", "head"})
 # At most one "more detectors joined" notice per incident in this many seconds.
 INCIDENT_UPDATE_S = 60.0
-# Alert data keys that mean "do not notify" (a silence, an inhibiting outage, a parent
-# incident that is notified instead).
-SUPPRESSING_KEYS = ("silenced_by", "inhibited_by", "grouped_into")
 
 
 def policy_for(config: EscalationConfig, hazard: str, severity: Severity | str) -> EscalationPolicy:
@@ -118,7 +116,8 @@ class EscalationState:
         last_notice_at: when the last notice went out.
         overdue_sent: the resolution deadline notice went out.
         acknowledged: a person took it: no more steps or reminders.
-        suppressed: the alert was not notified because of a silence or inhibition.
+        suppressed: what holds its notices (``silenced:<id>``, ``inhibited:<id>`` from the
+            mute stages, or ``incident:<id>``: the parent incident is notified instead).
         joined: devices that joined this incident and are not announced yet.
         last_update_at: when the last incident update went out.
     """
@@ -188,8 +187,13 @@ class AlertAccess(Protocol):
         """The alert as it is now."""
         ...
 
-    def annotate(self, alert_id: int, data: dict[str, Any], event: AlertEvent | None) -> None:
-        """Merge ``data`` into the alert's data and add ``event`` to its timeline."""
+    def annotate(self, alert_id: int, event: AlertEvent, *, escalation: Escalated | None = None) -> None:
+        """Add ``event`` to the alert's timeline (and how far its escalation went)."""
+        ...
+
+    @property
+    def mutes(self) -> Mutes:
+        """The mute stages asked before each notice."""
         ...
 
 
@@ -226,6 +230,10 @@ class EscalationEngine:
         # When each escalation next has something to do (the rule core's ``next_due``
         # idea): a tick reads only the alerts that are due. Missing: due now.
         self._due: dict[int, float] = {}
+        # The silences last seen, and when the next one starts or ends: a change wakes
+        # every escalation (a silence that starts holds their next notices).
+        self._silences_seen: object = None
+        self._mute_due = math.inf
         self._last_route: tuple[tuple[Place, str, float], Assignment] | None = None
 
     def reload(self) -> None:
@@ -253,6 +261,8 @@ class EscalationEngine:
         now = self.clock()
         with self._lock:
             self._due.pop(alert.id, None)  # looked at again at the next tick
+            if alert.hazard == "offline" and self.alerts.mutes.is_gateway(alert.device_id):
+                self._due.clear()  # a gateway's outage began or ended: its devices' notices
             state = self._states.get(alert.id)
             if change.created:
                 if alert.is_open:
@@ -274,15 +284,6 @@ class EscalationEngine:
             if ("severity" in actions and alert.status is AlertStatus.RAISED
                     and not state.acknowledged and not state.suppressed):
                 self._upgrade(alert, state, now)
-            if state.suppressed and not _suppressed_by(alert):  # a silence or inhibition ended
-                state.suppressed = None
-                # The chain's clock restarts: the step not yet taken comes its usual
-                # interval after the last one taken (the first at once when none was).
-                steps = policy_for(self.config, alert.hazard, alert.severity).steps
-                done = min(state.next_step, len(steps))
-                state.started_at = now - (steps[done - 1].after_s if done > 0 else 0.0)
-                self._run(alert, state, now)
-                self.book.save(state)
 
     def announce(self, alert: Alert, kind: NoticeType, levels: list[str], reason: str) -> int:
         """A one-off notice outside any escalation (a device retired) to the people the
@@ -298,6 +299,11 @@ class EscalationEngine:
         now = self.clock() if now is None else now
         sent = 0
         with self._lock:
+            silencer = self.alerts.mutes.silencer
+            if silencer.silences is not self._silences_seen or now >= self._mute_due:
+                self._silences_seen = silencer.silences  # silences changed, started or ended
+                self._mute_due = silencer.next_change(now)
+                self._due.clear()
             for alert_id in list(self._states):
                 if self._due.get(alert_id, -math.inf) > now:
                     continue
@@ -307,14 +313,16 @@ class EscalationEngine:
                     self._forget(alert_id)
                     continue
                 sent += self._run(alert, state, now)
-                self._due[alert_id] = self._next_due(alert, state)
+                self._due[alert_id] = self._next_due(alert, state, now)
         return sent
 
-    def _next_due(self, alert: Alert, state: EscalationState) -> float:
+    def _next_due(self, alert: Alert, state: EscalationState, now: float) -> float:
         """When this escalation next has a step, reminder, deadline or incident update
-        to run (infinity while a silence or an inhibition holds it: a change ends that)."""
+        to run (while a mute stage holds it: when that ends; while a parent incident speaks
+        for it: a change)."""
         if state.suppressed:
-            return math.inf
+            muted = self.alerts.mutes.mute(alert, now)
+            return muted.until if muted is not None else math.inf
         policy = policy_for(self.config, alert.hazard, alert.severity)
         due = math.inf
         if not state.acknowledged and alert.status is AlertStatus.RAISED:
@@ -380,7 +388,8 @@ class EscalationEngine:
         """A detector that joined an incident: its first step reaches only the people the
         incident has not reached (the contacts of a second household); the incident's
         own escalation speaks for both from then on."""
-        parent = self._states.get(int(alert.data["grouped_into"]))
+        assert alert.incident.parent is not None
+        parent = self._states.get(alert.incident.parent)
         already = set(parent.told) if parent is not None else set()
         policy = policy_for(self.config, alert.hazard, alert.severity)
         state.next_step = 1
@@ -389,10 +398,10 @@ class EscalationEngine:
         new = [i for i in self._ids(alert, policy.steps[0].notify, now) if i not in already]
         state.told.extend(new)
         self._send(alert, first_notice(alert), new, now,
-                   f"part of incident #{alert.data['grouped_into']}", 0)
+                   f"part of incident #{alert.incident.parent}", 0)
         if parent is not None:
             self._due.pop(parent.alert_id, None)  # its incident update is due
-            parent.joined.append(str(alert.data.get("address") or alert.device_id or alert.id))
+            parent.joined.append(str(alert.facts.address or alert.device_id or alert.id))
             parent_alert = self.alerts.get(parent.alert_id)
             if parent_alert is not None:  # those just told by the alarm need no update
                 self._update(parent_alert, parent, now)
@@ -412,15 +421,14 @@ class EscalationEngine:
                    max(state.next_step - 1, 0))
 
     def _run(self, alert: Alert, state: EscalationState, now: float) -> int:
-        reason = _suppressed_by(alert)
-        if reason and reason.startswith("grouped_into") and state.next_step == 0:
+        muted = self.alerts.mutes.mute(alert, now)
+        if muted is None and alert.incident.parent is not None and state.next_step == 0:
             self._join_incident(alert, state, now)  # not while silenced or inhibited
-        if reason:
-            if state.suppressed != reason:
-                state.suppressed = reason
-                self.alerts.annotate(alert.id, {}, AlertEvent(
-                    alert.id, now, "system", "notice_suppressed", reason, {}))
-                self.book.save(state)
+        held = muted.key if muted is not None else (
+            f"incident:{alert.incident.parent}" if alert.incident.parent is not None else None)
+        if held != state.suppressed:
+            self._held(alert, state, muted, held, now)
+        if held is not None:
             return 0
         policy = policy_for(self.config, alert.hazard, alert.severity)
         sent = 0
@@ -443,14 +451,13 @@ class EscalationEngine:
                 sent += self._send(alert, NoticeType.ESCALATION, new, now,
                                    f"not acknowledged in {int(step.after_s)} s: "
                                    + ", ".join(step.notify), level)
-                data: dict[str, Any] = {"escalation_level": level,
-                                        "escalated_to": list(step.notify)}
-                if OUTSIDE_GRID & set(step.notify):
-                    data["escalated"] = "outside_grid"
-                self.alerts.annotate(alert.id, data, AlertEvent(
+                current = (self.alerts.get(alert.id) or alert).escalation
+                self.alerts.annotate(alert.id, AlertEvent(
                     alert.id, now, "system", "escalated",
                     f"not acknowledged in {int(step.after_s)} s",
-                    {"level": level, "levels": list(step.notify), "recipients": new}))
+                    {"level": level, "levels": list(step.notify), "recipients": new}),
+                    escalation=replace(current, level=level, to=list(step.notify),
+                                       outside_grid=current.outside_grid or bool(OUTSIDE_GRID & set(step.notify))))
             if (policy.repeat_s and state.told and state.repeats < policy.repeat_max
                     and now >= state.last_notice_at + policy.repeat_s):
                 state.repeats += 1
@@ -464,12 +471,38 @@ class EscalationEngine:
             ids = self._ids(alert, [*policy.overdue_notify, "worker"], now)
             sent += self._send(alert, NoticeType.OVERDUE, ids, now,
                                "not resolved by the deadline", state.next_step - 1)
-            self.alerts.annotate(alert.id, {"overdue": True}, AlertEvent(
+            current = (self.alerts.get(alert.id) or alert).escalation
+            self.alerts.annotate(alert.id, AlertEvent(
                 alert.id, now, "system", "overdue", "not resolved by the deadline",
-                {"recipients": ids}))
+                {"recipients": ids}), escalation=replace(current, overdue=True))
         if changed:
             self.book.save(state)
         return sent
+
+    def _held(self, alert: Alert, state: EscalationState, muted: Muted | None, held: str | None,
+              now: float) -> None:
+        """What holds the alert's notices changed: on its timeline when a mute stage
+        starts or stops holding it; once free, the chain's clock restarts (the step not
+        yet taken comes its usual interval after the last one taken, the first at once)."""
+        before = state.suppressed
+        state.suppressed = held
+        if before and not before.startswith("incident:") and (muted is None or muted.key != before):
+            stage, _, by = before.partition(":")
+            if stage == "silenced":
+                self._event(alert, "unsilenced", f"silence #{by} is over", now)
+            else:
+                self._event(alert, "uninhibited", f"gateway outage #{by} is over; this device "
+                            "is still not heard", now)
+        if muted is not None:
+            self._event(alert, muted.stage, muted.note, now)
+        if held is None:
+            steps = policy_for(self.config, alert.hazard, alert.severity).steps
+            done = min(state.next_step, len(steps))
+            state.started_at = now - (steps[done - 1].after_s if done > 0 else 0.0)
+        self.book.save(state)
+
+    def _event(self, alert: Alert, action: str, note: str, now: float) -> None:
+        self.alerts.annotate(alert.id, AlertEvent(alert.id, now, "system", action, note, {}))
 
     def _place(self, alert: Alert) -> Place | None:
         if alert.device_id:
@@ -530,16 +563,8 @@ class EscalationEngine:
         return 1
 
 
-def _suppressed_by(alert: Alert) -> str | None:
-    for key in SUPPRESSING_KEYS:
-        value = alert.data.get(key)
-        if value:
-            return f"{key}={value}"
-    return None
-
-
 __all__ = [
-    "DEFAULT_POLICIES", "DEFAULT_RESOLVE_WITHIN_S", "SUPPRESSING_KEYS", "AlertAccess",
+    "DEFAULT_POLICIES", "DEFAULT_RESOLVE_WITHIN_S", "AlertAccess",
     "EscalationBook", "EscalationEngine", "EscalationState", "MemoryBook", "cleared_notice",
     "first_notice", "policy_for", "resolve_within",
 ]

@@ -102,7 +102,7 @@ def apply_transition(
             alert.data["toggles"] = [t.ts]
             return alert, [AlertEvent(0, now, "system", "raised", "", _ev(t))]
         events: list[AlertEvent] = []
-        alert = replace(existing, updated_at=now, data=dict(existing.data))
+        alert = replace(existing.copy(), updated_at=now)
         if not existing.active:
             alert.active, alert.cleared_at = True, None
             events.append(AlertEvent(existing.id, now, "system", "reactivated", "", _ev(t)))
@@ -120,7 +120,7 @@ def apply_transition(
         return (alert, events) if events or alert.detail != existing.detail else (None, [])
     if existing is None or not existing.active:
         return None, []
-    alert = replace(existing, active=False, cleared_at=t.ts, updated_at=now, data=dict(existing.data))
+    alert = replace(existing.copy(), active=False, cleared_at=t.ts, updated_at=now)
     events = [AlertEvent(existing.id, now, "system", "cleared", "", _ev(t))]
     flapped = _toggle(alert, t.ts, flap)
     if flapped is not None:
@@ -147,8 +147,8 @@ def _reopen(
     recent: Alert, t: Transition, value: float | None, now: float, flap: FlapPolicy
 ) -> tuple[Alert, list[AlertEvent]]:
     assert t.severity is not None
-    alert = replace(recent, status=AlertStatus.RAISED, active=True, cleared_at=None, outcome=None,
-                    severity=t.severity, updated_at=now, data=dict(recent.data))
+    alert = replace(recent.copy(), status=AlertStatus.RAISED, active=True, cleared_at=None,
+                    outcome=None, severity=t.severity, updated_at=now)
     if value is not None:
         alert.value = value
     events = [AlertEvent(recent.id, now, "system", "reopened", "raised again soon after it cleared",
@@ -226,7 +226,7 @@ def act(
             "hazard_still_present",
         )
     status = _TARGET.get(action, alert.status)
-    changed = replace(alert, status=status, updated_at=now, data=dict(alert.data))
+    changed = replace(alert.copy(), status=status, updated_at=now)
     data: dict[str, object] = {}
     if photos:
         data["photos"] = list(photos)
@@ -239,7 +239,7 @@ def act(
         if changed.outcome is Outcome.DEVICE_FAULT:
             changed.data["repair_ticket"] = {
                 "status": "open", "opened_at": now, "opened_by": actor,
-                "company": alert.data.get("property_company"), "device_id": alert.device_id,
+                "company": alert.facts.property_company, "device_id": alert.device_id,
             }
             data["repair_ticket"] = True
     if action in ("acknowledge", "on_site") and "acknowledged_at" not in changed.data:
@@ -282,7 +282,7 @@ def report(
     if photos:
         data["photos"] = list(photos)
     if existing is not None:
-        changed = replace(existing, updated_at=now, data=dict(existing.data))
+        changed = replace(existing.copy(), updated_at=now)
         changed.data["reports"] = int(existing.data.get("reports", 1)) + 1
         if SEVERITY_RANK[severity] > SEVERITY_RANK[existing.severity]:
             changed.severity = severity

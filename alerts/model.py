@@ -6,7 +6,7 @@ them, the API shows them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +48,55 @@ class ReportCategory(StrEnum):
 
 
 @dataclass(slots=True)
+class Facts:
+    """Where an alert is and who stands behind the place, fixed when it is raised (for
+    messages, grouping and the pages).
+
+    Attributes:
+        address, address_en: the place in words.
+        building_id, compound_id: the building and compound of the place.
+        kind: the device's kind (``smoke``, ``gas``...), for a sensor alert.
+        duty: who is on duty and why (a substitute covers an absent worker).
+        backup: the grid's assistant.
+        property_company: the property company of the building.
+        property_staff: its staff for the building.
+        contacts: the household's emergency contacts (personal: redacted for others).
+    """
+
+    address: str = ""
+    address_en: str = ""
+    building_id: str | None = None
+    compound_id: str | None = None
+    kind: str | None = None
+    duty: str = ""
+    backup: str | None = None
+    property_company: str | None = None
+    property_staff: list[str] = field(default_factory=list)
+    contacts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Incident:
+    """Alerts of one hazard in one building (or household, unit) close together are one
+    incident: the first is the parent, and the others join it (their notices are the
+    parent's)."""
+
+    parent: int | None = None  # the alert this one is part of
+    children: list[int] = field(default_factory=list)  # the alerts that joined this one
+
+
+@dataclass(slots=True)
+class Escalated:
+    """How far the alert's escalation went (the steps and who was told are the
+    escalation engine's; this is what the alert shows)."""
+
+    level: int = 0  # the last step taken (0: the first notice)
+    to: list[str] = field(default_factory=list)  # the levels that step named
+    outside_grid: bool = False  # it reached the deputy or the head
+    overdue: bool = False  # not resolved by its deadline
+
+
+@dataclass(slots=True)
 class Alert:
     """A hazard that needs a person.
 
@@ -68,7 +117,14 @@ class Alert:
         value: the reading that raised it (or last raised it higher).
         detail: rule hint (``evacuate``, ``device_alarm``, ...).
         outcome: what it turned out to be, once resolved.
-        data: extra facts (address, escalation level, ...), JSON-serialisable.
+        facts: where it is and who stands behind the place.
+        incident: the incident it is part of, or the alerts that joined it.
+        escalation: how far its escalation went.
+        data: what people and the lifecycle added (reports, photos, repair ticket,
+            flapping), JSON-serialisable.
+
+    Whether its notices are held (a silence, a gateway outage) is not part of the
+    alert: the mute stages (:mod:`alerts.mute`) decide that when a notice is due.
     """
 
     id: int
@@ -87,6 +143,9 @@ class Alert:
     value: float | None = None
     detail: str = ""
     outcome: Outcome | None = None
+    facts: Facts = field(default_factory=Facts)
+    incident: Incident = field(default_factory=Incident)
+    escalation: Escalated = field(default_factory=Escalated)
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,6 +156,45 @@ class Alert:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
+
+    def copy(self) -> Alert:
+        """A copy whose records and data can be changed without touching this one."""
+        return replace(self, facts=replace(self.facts, property_staff=list(self.facts.property_staff),
+                                           contacts=list(self.facts.contacts)),
+                       incident=replace(self.incident, children=list(self.incident.children)),
+                       escalation=replace(self.escalation, to=list(self.escalation.to)),
+                       data=dict(self.data))
+
+    def records(self) -> dict[str, Any]:
+        """The typed records and the data, as stored (one JSON document)."""
+        return {"facts": asdict(self.facts), "incident": asdict(self.incident),
+                "escalation": asdict(self.escalation), "data": self.data}
+
+
+# Keys of the free-form data of alerts stored before the typed records: read once, moved
+# into the records (a data directory of an older version opens as it was).
+_OLD_FACT_KEYS = ("address", "address_en", "building_id", "compound_id", "kind", "duty", "backup",
+                  "property_company", "property_staff", "contacts")
+_OLD_DROPPED = ("silenced_by", "inhibited_by", "release_at", "inhibits")
+
+
+def records_from(stored: dict[str, Any]) -> tuple[Facts, Incident, Escalated, dict[str, Any]]:
+    """The records of a stored document (:meth:`Alert.records`, or the free-form data of
+    an older version)."""
+    if "facts" in stored and "data" in stored:
+        return (Facts(**stored["facts"]), Incident(**stored.get("incident") or {}),
+                Escalated(**stored.get("escalation") or {}), dict(stored["data"]))
+    data = dict(stored)
+    facts = Facts(**{k: data.pop(k) for k in _OLD_FACT_KEYS if k in data})
+    incident = Incident(parent=data.pop("grouped_into", None),
+                        children=[int(x) for x in data.pop("children", [])])
+    to = data.pop("escalated_to", [])
+    escalation = Escalated(level=int(data.pop("escalation_level", 0)), to=list(to),
+                           outside_grid=data.pop("escalated", None) == "outside_grid",
+                           overdue=bool(data.pop("overdue", False)))
+    for k in _OLD_DROPPED:
+        data.pop(k, None)
+    return facts, incident, escalation, data
 
 
 @dataclass(frozen=True, slots=True)

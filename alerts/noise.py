@@ -7,14 +7,15 @@ A **silence** (or a maintenance window: a silence that starts later) matches ale
 place (any level: compound, grid, micro-grid, building, unit, household), device and
 kind, each optional but at least one given; it has an author, a reason, a start and an
 expiry. A matching alert is still raised, recorded and shown: only its notices are held
-(``silenced_by`` in its data), and when the silence ends while the alert is still open
-and unacknowledged, the people it concerns hear of it then.
+(by the mute stage of :mod:`alerts.mute`), and when the silence ends while the alert is
+still open and unacknowledged, the people it concerns hear of it then.
 
 **Inhibition**: a device that reaches the network through a gateway (``via`` in the site
 file; by default the only gateway of its building) cannot be heard while that gateway is
-offline. Its offline or unprotected alert is then raised ``inhibited_by`` the gateway's
-alert, whose notice already says the whole building is unheard; when the gateway is
-back and the device still is not, the device's own alert speaks.
+offline. Its offline or unprotected alert's notices are then held by the gateway's
+alert (:class:`alerts.mute.Inhibitor`), whose notice already says the whole building is
+unheard; when the gateway is back and the device still is not, the device's own alert
+speaks.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from alerts.book import AlertBook, OpenAlerts
 from alerts.lifecycle import act, alert_key, apply_transition, report, report_key
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
-from alerts.noise import INHIBITED_HAZARDS, Silence, gateways_of, silence_for
+from alerts.model import Alert, AlertEvent, AlertStatus, Escalated, Facts, Outcome, ReportCategory
+from alerts.mute import Inhibitor, Mutes, Silencer
+from alerts.noise import Silence
 from alerts.routing import Assignment, Place, address, place_of_device, place_of_id, route
 from alerts.rules.types import FAULTS, LIFE_SAFETY, Severity, Transition
 from alerts.system import SystemHazard, system_key, system_transition
@@ -48,29 +48,18 @@ class UnknownPlace(GridWatchError):
     """A report names a place that is not in the site (the API answers 404)."""
 
 
-def _facts(alert: Alert, place: Place, assignment: Assignment, index: SiteIndex) -> None:
+def _facts(place: Place, assignment: Assignment, index: SiteIndex) -> Facts:
     """Facts a new alert carries for messages, grouping and the API."""
-    alert.data["address"] = address(index, place)
-    alert.data["address_en"] = address(index, place, lang="en")
-    alert.data["building_id"] = place.building_id
-    alert.data["compound_id"] = place.compound_id
-    alert.data["duty"] = assignment.duty_note
     device = index.place_of(place.device_id) if place.device_id else None
-    if device is not None:
-        alert.data["kind"] = device.kind.value
-    if assignment.backup:
-        alert.data["backup"] = assignment.backup
-    if assignment.property_company:
-        alert.data["property_company"] = assignment.property_company
-    if assignment.property_staff:
-        alert.data["property_staff"] = list(assignment.property_staff)
-    if assignment.contacts:
-        alert.data["contacts"] = [c.id for c in assignment.contacts]
+    return Facts(
+        address=address(index, place), address_en=address(index, place, lang="en"),
+        building_id=place.building_id, compound_id=place.compound_id,
+        kind=device.kind.value if device is not None else None, duty=assignment.duty_note,
+        backup=assignment.backup, property_company=assignment.property_company,
+        property_staff=list(assignment.property_staff),
+        contacts=[c.id for c in assignment.contacts],
+    )
 
-
-# How long the devices behind a gateway that came back have to be heard again before
-# their own offline alerts speak (a Zigbee device rejoins and reports within minutes).
-GATEWAY_GRACE_S = 300.0
 # Alerts of one of these hazards in one building this close together are one incident:
 # several detectors sensing the same fire or leak; a building losing power or network
 # (offline, and a day later its gas and fire devices unprotected); a batch of devices
@@ -88,18 +77,15 @@ class AlertService:
         self.index = index
         self.table = table
         self.store = store
-        # The open alerts in memory: folding, grouping and inhibition read them here.
+        # The open alerts in memory: folding, grouping and the mute stages read them here.
         self.open = OpenAlerts()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        # Silences and maintenance windows in force or scheduled (the runtime loads and
-        # updates them); the gateway each device is heard through.
-        self.silences: list[Silence] = []
-        self._phases: dict[int, str] = {}
-        # Inhibited alerts waiting for their grace after the gateway came back, and the
-        # incident each (building, hazard) has open: kept here so a mass outage (a
+        # The mute stages the escalation asks before each notice: the silences in force
+        # or scheduled (the alarm path loads and updates them), and gateway outages.
+        self.mutes = Mutes(Silencer(index), Inhibitor(index, self.open))
+        # The incident each (building, hazard) has open: kept here so a mass outage (a
         # thousand devices offline in one sweep) costs a lookup per alert, not a scan.
-        self._releases: dict[int, float] = {}
         self._roots: dict[tuple[str, str], int] = {}
         # Changes not yet handed to listeners: when a list, changes wait here for the
         # owner of the transaction (the alarm path hands them on after the commit).
@@ -108,23 +94,16 @@ class AlertService:
         # call of this service: a change it causes is deferred and handed on after).
         self.drain: Callable[[], None] | None = None
         self.reload()
-        self.gateway_of = gateways_of(index)
-        self._behind: dict[str, list[str]] = {}
-        for dev, gw in self.gateway_of.items():
-            self._behind.setdefault(gw, []).append(dev)
 
     def reload(self) -> None:
-        """Rebuild the in-memory indexes (open incidents, inhibition releases) from the
-        store: at start, and after a transaction that changed them rolled back."""
-        releases: dict[int, float] = {}
+        """Rebuild the in-memory indexes (open alerts, open incidents) from the store: at
+        start, and after a transaction that changed them rolled back."""
         roots: dict[tuple[str, str], int] = {}
         self.open.load(self.store.open_alerts())
         for a in sorted(self.open.all(), key=lambda x: x.raised_at):
-            if "release_at" in a.data:
-                releases[a.id] = float(a.data["release_at"])
-            if a.hazard in GROUPED_BY_BUILDING and a.data.get("building_id") and not a.data.get("grouped_into"):
-                roots[(a.data["building_id"], a.hazard)] = a.id
-        self._releases, self._roots = releases, roots
+            if a.hazard in GROUPED_BY_BUILDING and a.facts.building_id and a.incident.parent is None:
+                roots[(a.facts.building_id, a.hazard)] = a.id
+        self._roots = roots
 
     def _save(self, alert: Alert, events: Sequence[AlertEvent] | list[AlertEvent] = ()) -> Alert:
         """Save through the book and keep the open-alert index up to date."""
@@ -180,25 +159,21 @@ class AlertService:
                     continue
                 created = alert.id == 0
                 if created and assignment is not None:
-                    _facts(alert, place, assignment, self.index)
-                parent = None if alert.data.get("grouped_into") else self._incident_of(t)
+                    alert.facts = _facts(place, assignment, self.index)
+                parent = None if alert.incident.parent is not None else self._incident_of(t)
                 if parent is None and created and t.hazard in GROUPED_BY_BUILDING:
                     parent = self._building_incident(alert, place.building_id)
                 if parent is not None:
-                    alert.data["grouped_into"] = parent.id
+                    alert.incident.parent = parent.id
                     events.append(AlertEvent(0, now, "system", "grouped",
                                              f"part of incident #{parent.id} ({parent.device_id})"))
-                if created:
-                    self._quiet_new(alert, events, now)
                 saved = self._save(alert, events)
                 changes.append(AlertChange(saved, tuple(events), created))
                 if (created and parent is None and t.hazard in GROUPED_BY_BUILDING
                         and place.building_id):
                     self._roots.setdefault((place.building_id, t.hazard.value), saved.id)
-                if t.hazard.value == "offline" and device_id in self._behind:
-                    changes.extend(self._gateway_changed(saved, now))
                 if parent is not None:
-                    parent.data["children"] = [*parent.data.get("children", []), saved.id]
+                    parent.incident.children.append(saved.id)
                     changes.append(self._record(parent, "joined", f"#{saved.id} ({device_id}) is "
                                                 "part of this incident", now))
         for c in changes:
@@ -210,107 +185,18 @@ class AlertService:
         ev = AlertEvent(a.id, now, "system", action, note)
         return AlertChange(self._save(a, [ev]), (ev,), False)
 
-    # -- silences and inhibition -----------------------------------------------------
+    # -- silences ---------------------------------------------------------------------
 
-    def _quiet_new(self, alert: Alert, events: list[AlertEvent], now: float) -> None:
-        """A new alert under a silence, or behind a gateway that is offline."""
-        s = silence_for(self.silences, self.index, alert, now)
-        if s is not None:
-            alert.data["silenced_by"] = s.id
-            events.append(AlertEvent(0, now, "system", "silenced", f"#{s.id} by {s.author}: {s.reason}"))
-        gw = self.gateway_of.get(alert.device_id or "")
-        if gw and alert.hazard in INHIBITED_HAZARDS:
-            gw_alert = self.open.open(alert_key(gw, "offline"))
-            if gw_alert is not None and gw_alert.active:
-                alert.data["inhibited_by"] = gw_alert.id
-                events.append(AlertEvent(0, now, "system", "inhibited",
-                                         f"gateway {gw} is offline (#{gw_alert.id})"))
+    @property
+    def silences(self) -> tuple[Silence, ...]:
+        """The silences in force or scheduled."""
+        return self.mutes.silencer.silences
 
-    def _gateway_changed(self, gw_alert: Alert, now: float) -> list[AlertChange]:
-        """A gateway went offline: inhibit the offline alerts of the devices behind it
-        that nobody has taken yet. It came back: give them ``GATEWAY_GRACE_S`` to be
-        heard again (a device that reports clears by itself), then release the rest."""
-        out: list[AlertChange] = []
-        gw = gw_alert.device_id or ""
-        n = 0
-        for dev in self._behind.get(gw, []):
-            for hazard in INHIBITED_HAZARDS:
-                a = self.open.open(alert_key(dev, hazard))
-                if a is None:
-                    continue
-                if gw_alert.active and (a.data.get("inhibited_by") or a.status is AlertStatus.RAISED):
-                    n += 1
-                    self._releases.pop(a.id, None)
-                    if a.data.get("inhibited_by"):  # still or again behind this gateway
-                        if a.data["inhibited_by"] != gw_alert.id or "release_at" in a.data:
-                            a.data["inhibited_by"] = gw_alert.id
-                            a.data.pop("release_at", None)
-                            self._save(a, [])
-                        continue
-                    a.data["inhibited_by"] = gw_alert.id
-                    out.append(self._record(a, "inhibited", f"gateway {gw} is offline (#{gw_alert.id})", now))
-                elif not gw_alert.active and a.data.get("inhibited_by") == gw_alert.id:
-                    a.data["release_at"] = now + GATEWAY_GRACE_S
-                    self._releases[a.id] = now + GATEWAY_GRACE_S
-                    self._save(a, [])
-        if gw_alert.active and n:
-            gw_alert.data["inhibits"] = n
-            self._save(gw_alert, [])
-        return out
-
-    def release_inhibited(self, now: float) -> list[AlertChange]:
-        """Release the alerts whose gateway came back ``GATEWAY_GRACE_S`` ago and that are
-        still open: the device itself is not heard, and its own alert speaks now."""
-        if not self._releases:  # the common case, without the lock
-            return []
-        changes: list[AlertChange] = []
-        with self._lock:  # apply() changes _releases on other threads
-            for alert_id in [i for i, t in self._releases.items() if t <= now]:
-                self._releases.pop(alert_id, None)
-                a = self._get(alert_id)
-                if a is None or not a.is_open or not a.data.get("inhibited_by"):
-                    continue
-                gw = self.gateway_of.get(a.device_id or "", "?")
-                a.data.pop("inhibited_by")
-                a.data.pop("release_at", None)
-                changes.append(self._record(a, "uninhibited",
-                                            f"gateway {gw} is back; this device is still not heard", now))
-        for c in changes:
-            self._emit(c)
-        return changes
-
-    def set_silences(self, silences: Sequence[Silence], now: float) -> list[AlertChange]:
-        """Replace the silences in force and apply them to open alerts: a silence that
-        started covers the open alerts it matches; one that ended (or was lifted)
-        releases them, and their escalation resumes."""
-        changes: list[AlertChange] = []
-        with self._lock:
-            self.silences = [s for s in silences if not s.over(now)]
-            self._phases = {s.id: s.state(now) for s in self.silences}
-            by_id = {s.id: s for s in self.silences}
-            for a in self.open.all():
-                held = a.data.get("silenced_by")
-                current = by_id.get(int(held)) if held else None
-                if current is not None and current.active(now):
-                    continue
-                s = silence_for(self.silences, self.index, a, now)
-                if s is not None:
-                    a.data["silenced_by"] = s.id
-                    changes.append(self._record(a, "silenced", f"#{s.id} by {s.author}: {s.reason}", now))
-                elif held:
-                    a.data.pop("silenced_by")
-                    changes.append(self._record(a, "unsilenced", f"silence #{held} is over", now))
-        for c in changes:
-            self._emit(c)
-        return changes
-
-    def refresh_silences(self, now: float) -> list[AlertChange]:
-        """Apply the silences' starts and expiries due by ``now`` (a comparison per
-        silence when none started or ended since the last call)."""
-        phases = {s.id: s.state(now) for s in self.silences}
-        if phases == self._phases:
-            return []
-        return self.set_silences(self.silences, now)
+    def set_silences(self, silences: Sequence[Silence], now: float) -> None:
+        """Replace the silences in force or scheduled. Nothing is written into alerts:
+        the escalation asks the mute stages before each notice, and records on an
+        alert's timeline when a silence starts or stops holding it."""
+        self.mutes.silencer.set(silences, now)
 
     def _building_incident(self, alert: Alert, building_id: str | None) -> Alert | None:
         """The incident a new alert joins: the latest alert of the same hazard in the same
@@ -338,7 +224,7 @@ class AlertService:
         except (ValueError, IndexError):
             return None
         parent = self.open.open(alert_key(first, t.hazard))
-        if parent is None or parent.data.get("grouped_into"):
+        if parent is None or parent.incident.parent is not None:
             return None
         return parent
 
@@ -370,7 +256,7 @@ class AlertService:
                 photos=photos, now=now,
             )
             if existing is None:
-                _facts(alert, place, assignment, self.index)
+                alert.facts = _facts(place, assignment, self.index)
             saved = self._save(alert, [event])
             self.store.audit(reporter, "report.create", f"alert/{saved.id}",
                              {"category": category.value, "place": place_id, "note": note}, ts=now)
@@ -382,17 +268,26 @@ class AlertService:
         """The alert as it is now."""
         return self._get(alert_id)
 
-    def annotate(self, alert_id: int, data: dict[str, Any], event: AlertEvent | None) -> None:
-        """Merge ``data`` into an alert's data and add ``event`` to its timeline (the
-        escalation engine records its steps this way); listeners hear of it."""
+    def annotate(self, alert_id: int, event: AlertEvent, *, escalation: Escalated | None = None) -> None:
+        """Add ``event`` to an alert's timeline and, from the escalation engine, how far
+        its escalation went; listeners hear of it."""
         with self._lock:
             alert = self._get(alert_id)
             if alert is None:
                 return
-            if data:
-                alert.data.update(data)
-            saved = self._save(alert, [event] if event else [])
-        self._emit(AlertChange(saved, (event,) if event else (), False))
+            if escalation is not None:
+                alert.escalation = escalation
+            saved = self._save(alert, [event])
+        self._emit(AlertChange(saved, (event,), False))
+
+    # Kept while the alarm path still calls them (removed once it does not).
+    def refresh_silences(self, now: float) -> list[AlertChange]:  # noqa: D102
+        del now
+        return []
+
+    def release_inhibited(self, now: float) -> list[AlertChange]:  # noqa: D102
+        del now
+        return []
 
     def system(
         self,
@@ -418,8 +313,8 @@ class AlertService:
             if step is None:
                 return None
             alert, event = step
-            alert.data.setdefault("address", community.name)
-            alert.data.setdefault("address_en", community.name)
+            alert.facts.address = alert.facts.address or community.name
+            alert.facts.address_en = alert.facts.address_en or community.name
             saved = self._save(alert, [event])
         change = AlertChange(saved, (event,), existing is None)
         self._emit(change)
@@ -448,7 +343,7 @@ class AlertService:
                 assignee=assignment.assignee, raised_at=now, updated_at=now, cleared_at=now,
                 detail="retired",
             )
-            _facts(record, place, assignment, self.index)
+            record.facts = _facts(place, assignment, self.index)
             ev = AlertEvent(0, now, actor, "retired", note)
             change = AlertChange(self._save(record, [ev]), (ev,), True)
         for c in [*closed, change]:
@@ -494,7 +389,7 @@ class AlertService:
 
     def _cascade(self, parent: Alert, action: str, actor: str, now: float) -> list[AlertChange]:
         out: list[AlertChange] = []
-        for child_id in parent.data.get("children", []):
+        for child_id in parent.incident.children:
             child = self._get(int(child_id))
             if child is None or child.status.value != "raised":
                 continue

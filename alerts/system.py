@@ -63,8 +63,7 @@ def system_transition(
         return alert, AlertEvent(0, now, "system", "raised", note, {})
     if existing is None or not existing.active:
         return None
-    changed = replace(existing, active=False, cleared_at=now, updated_at=now,
-                      data=dict(existing.data))
+    changed = replace(existing.copy(), active=False, cleared_at=now, updated_at=now)
     if existing.status is AlertStatus.RAISED:
         changed.status = AlertStatus.CLOSED
         changed.outcome = Outcome.CLEARED_BY_ITSELF

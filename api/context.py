@@ -46,6 +46,11 @@ class AlertActions(Protocol):
         """A patrol finding."""
         ...
 
+    def suppression(self, alert: Alert) -> dict[str, Any] | None:
+        """What holds the alert's notices now (a silence, a gateway outage: the mute
+        stages), or None."""
+        ...
+
 
 class AlarmCommands(Protocol):
     """People's commands on devices, households and silences (each commits as one

@@ -37,11 +37,7 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def _escalated(a: Alert) -> bool:
-    for key in ("escalation_level", "level", "escalated"):
-        v = a.data.get(key)
-        if v:
-            return True
-    return False
+    return a.escalation.level > 0
 
 
 def _group_stats(alerts: list[Alert], events: dict[int, list[AlertEvent]], leaders: frozenset[str]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def alert_line(rt: Runtime, change: AlertChange) -> str:
     value += f" {unit}" if value and unit else ""
     return (f"ALERT #{a.id} {a.severity.value.upper()} {word('sev_' + a.severity.value)} "
             f"{hazard_name(a.hazard)} ({a.hazard}) on {a.device_id}{value} "
-            f"at {a.data.get('address', a.place_id)} → {who}")
+            f"at {a.facts.address or a.place_id} → {who}")
 
 
 def notice_lines(rt: Runtime, alert_id: int) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome
+from alerts.model import OPEN_STATUSES, Alert, AlertEvent, AlertStatus, Outcome, records_from
 from alerts.noise import Silence
 from alerts.rules.types import Severity
 from store.db import Database
@@ -108,8 +108,13 @@ def _row_to_alert(r: Sequence[Any]) -> Alert:
         id=r[0], key=r[1], hazard=r[2], severity=Severity(r[3]), status=AlertStatus(r[4]),
         active=bool(r[5]), device_id=r[6], place_id=r[7], grid_id=r[8], assignee=r[9],
         raised_at=r[10], updated_at=r[11], cleared_at=r[12], value=r[13], detail=r[14],
-        outcome=Outcome(r[15]) if r[15] else None, data=orjson.loads(r[16]),
+        outcome=Outcome(r[15]) if r[15] else None, **_records(orjson.loads(r[16])),
     )
+
+
+def _records(stored: dict[str, Any]) -> dict[str, Any]:
+    facts, incident, escalation, data = records_from(stored)
+    return {"facts": facts, "incident": incident, "escalation": escalation, "data": data}
 
 
 class StateStore:
@@ -166,7 +171,7 @@ class StateStore:
             alert.key, alert.hazard, alert.severity.value, alert.status.value, int(alert.active),
             alert.device_id, alert.place_id, alert.grid_id, alert.assignee, alert.raised_at,
             alert.updated_at, alert.cleared_at, alert.value, alert.detail,
-            alert.outcome.value if alert.outcome else None, orjson.dumps(alert.data),
+            alert.outcome.value if alert.outcome else None, orjson.dumps(alert.records()),
         )
         with self.db.write() as c:
             if alert.id == 0:

@@ -312,7 +312,7 @@ class Dispatcher:
                       "device_id": None if private else a.device_id,
                       "place_id": None if private else a.place_id, "grid_id": a.grid_id,
                       "assignee": a.assignee, "value": a.value, "raised_at": a.raised_at,
-                      "address": None if private else a.data.get("address")},
+                      "address": None if private else a.facts.address},
             # workers only: an emergency contact on the feed would tell every subscriber
             # which household lives alone (issue 14); names, phones and URLs never go here
             "recipients": [r.id for r in notice.recipients if r.role != "contact"],

@@ -34,7 +34,7 @@ def render(notice: Notice, *, language: str = "zh", public_url: str = "",
     what = hazard_name(a.hazard, lang)
     sev = w(f"sev_{a.severity}")
     kind = w(f"n_{notice.notice.value}")
-    where = str(a.data.get("address_en" if lang == "en" else "address") or a.place_id)
+    where = (a.facts.address_en if lang == "en" else a.facts.address) or a.place_id
     when = datetime.fromtimestamp(a.raised_at, tz or UTC).strftime("%Y-%m-%d %H:%M:%S")
     title = f"[{kind}] {sev} {what}{w('m_title_at')}{where}"
     lines = [f"{w('m_what')}: {what} ({sev})", f"{w('m_where')}: {where}", f"{w('m_when')}: {when}"]

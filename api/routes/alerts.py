@@ -28,8 +28,14 @@ _ALERT_EXAMPLE = {
     "assignee": {"id": "w-g1", "name": "张伟", "role": "grid_worker", "phone": "13800000001"},
     "raised_at": 1767225600.0, "updated_at": 1767225600.2, "cleared_at": None, "value": 1.0,
     "detail": "device_alarm", "outcome": None,
-    "data": {"address": "一号院 1号楼 1单元 101室", "kind": "smoke", "backup": "w-g1a",
-             "property_company": "pc1"},
+    "facts": {"address": "一号院 1号楼 1单元 101室", "address_en": "Compound 1, Building 1, Unit 1, 101",
+              "building_id": "b1", "compound_id": "c1", "kind": "smoke", "duty": "", "backup": "w-g1a",
+              "property_company": "pc1", "property_staff": ["w-pm"], "contacts": []},
+    "incident": {"parent": None, "children": []},
+    "escalation": {"level": 0, "to": [], "outside_grid": False, "overdue": False},
+    "suppression": {"silenced_by": 3, "inhibited_by": None, "until": 1767229200.0,
+                    "note": "#3 by w-g1: 更换烟感"},
+    "data": {"toggles": [1767225600.0]},
 }
 
 

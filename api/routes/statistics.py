@@ -90,7 +90,7 @@ def export_alerts(c: Ctx, p: Me, start: str | None = _START, end: str | None = _
     rows = []
     for a in _alerts(c, p, t_start, t_end, grid):
         v = alert_view(c, a, p)
-        v["address"] = a.data.get("address")
+        v["address"] = a.facts.address
         v["assignee"] = a.assignee
         rows.append(v)
     return Response(to_csv(ALERT_CSV_COLUMNS, rows), media_type="text/csv; charset=utf-8",

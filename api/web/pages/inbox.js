@@ -57,7 +57,7 @@ function alertCard(a, reload) {
     h("a", {href: `#/alert/${a.id}`, class: "alert-head"}, [h("b", {text: hazard(a.hazard)}), " ", badge(`sev-${a.severity}`, t(a.severity)),
       " ", badge("status", t(`st_${a.status}`)), a.assignee && S.me && a.assignee.id === S.me.actor ? badge("mine", t("mine")) : null]),
     reading ? h("div", {class: "reading", text: reading}) : null,
-    h("div", {class: "addr", text: (a.data && a.data.address) || a.place_id}),
+    h("div", {class: "addr", text: (a.facts && a.facts.address) || a.place_id}),
     h("div", {class: "when", text: time(a.raised_at)}), actions(a, reload)]);
 }
 

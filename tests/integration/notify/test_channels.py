@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.model import Alert, AlertStatus
+from alerts.model import Alert, AlertStatus, Facts
 from alerts.notify import dispatcher as dispatcher_module
 from alerts.notify.dispatcher import Dispatcher
 from alerts.notify.types import Notice, NoticeType
@@ -25,7 +25,7 @@ def notice(urls: tuple[str, ...], outbox: int | None = 1) -> Notice:
     alert = Alert(id=7, key="gas-201:gas", hazard="gas", severity=Severity.WARNING,
                   status=AlertStatus.RAISED, active=True, device_id="gas-201", place_id="b2-u1-201",
                   grid_id="g2", assignee="w-g2", raised_at=0.0, updated_at=0.0,
-                  data={"address": "2号楼"})
+                  facts=Facts(address="2号楼"))
     extra: dict[str, object] = {"outbox": {"w-g2": outbox}} if outbox else {}
     return Notice(alert, NoticeType.ALARM, (Recipient("w-g2", "刘洋", "grid_worker", urls),),
                   time.time(), "raised", 0, extra)

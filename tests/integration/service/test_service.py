@@ -47,7 +47,7 @@ def test_smoke_alarm_reaches_the_grid_worker_and_is_handled(broker, site_file, t
         assert smoke["severity"] == "critical" and smoke["status"] == "raised"
         assert smoke["assignee"]["id"] == "w-g1" and smoke["assignee"]["name"] == "张伟"
         assert smoke["grid_id"] == "g1" and smoke["device_id"] == "smoke-101"
-        assert "1号楼" in smoke["data"]["address"]
+        assert "1号楼" in smoke["facts"]["address"]
         # one alert per device and hazard while it lasts
         pub.publish_all([("gridwatch/tiny/smoke-101/state", {"smoke": True, "ts": now + 1, "seq": 2})])
         wait_for(lambda: svc.rt.pipeline.stats.stored >= 4, what="the repeat reading")
@@ -195,7 +195,7 @@ def test_silences_inhibitions_and_retired_devices_survive_a_restart(broker, tmp_
         wait_for(lambda: alert(svc, "gw-b1", "offline"), what="the gateway's offline alert")
         post(svc, "/api/clock", {"advance_s": 1400})  # door-b1u1 silent past its limit
         door = wait_for(lambda: alert(svc, "door-b1u1", "offline"), what="the door's offline alert")
-        assert door["data"]["inhibited_by"] == alert(svc, "gw-b1", "offline")["id"]
+        assert door["suppression"]["inhibited_by"] == alert(svc, "gw-b1", "offline")["id"]
     finally:
         svc.stop()
 
@@ -207,27 +207,27 @@ def test_silences_inhibitions_and_retired_devices_survive_a_restart(broker, tmp_
                       ("gridwatch/tiny/gas-201/state", {"lel_pct": 40.0, "ts": now, "seq": 2})])
         wait_for(lambda: alert(svc, "gas-201", "gas"), what="a live alarm")
         smoke = wait_for(lambda: alert(svc, "smoke-101", "smoke"), what="the silenced alarm")
-        assert smoke["data"]["silenced_by"] == silence["id"]  # the silence held across the restart
+        assert smoke["suppression"]["silenced_by"] == silence["id"]  # the silence held across the restart
         assert alert(svc, "gas-102", "gas") is None  # retired stays retired (40 %LEL alarms at once)
         assert httpx.get(f"{svc.api}/api/devices/gas-102", headers=auth).json()["retired"] is True
-        assert alert(svc, "door-b1u1", "offline")["data"]["inhibited_by"]
+        assert alert(svc, "door-b1u1", "offline")["suppression"]["inhibited_by"]
         # the silence ends on time after the restart; the gateway comes back, and 5
         # minutes later the still-silent door sensor speaks for itself
         post(svc, "/api/clock", {"advance_s": 3700 - (now - t0)})
         smoke = alert(svc, "smoke-101", "smoke")
-        assert "silenced_by" not in smoke["data"]
+        assert smoke["suppression"] is None
         assert [e["action"] for e in httpx.get(f"{svc.api}/api/alerts/{smoke['id']}", headers=auth)
                 .json()["timeline"]][-1] == "unsilenced"
         publish(svc, [("gridwatch/tiny/gw-b1/availability", "online"),
                       ("gridwatch/tiny/gw-b1/state", {"rssi_dbm": -60, "ts": svc.rt.clock(), "seq": 5})])
         wait_for(lambda: not alert(svc, "gw-b1", "offline")["active"], what="the gateway back")
         post(svc, "/api/clock", {"advance_s": 200})
-        assert alert(svc, "door-b1u1", "offline")["data"]["inhibited_by"]  # its grace
+        assert alert(svc, "door-b1u1", "offline")["suppression"]["inhibited_by"]  # its grace
         publish(svc, [("gridwatch/tiny/gw-b1/state", {"rssi_dbm": -61, "ts": svc.rt.clock(), "seq": 6})])
         wait_for(lambda: svc.rt.pipeline.stats.received >= 6, what="the heartbeat")
         post(svc, "/api/clock", {"advance_s": 101})
         door = alert(svc, "door-b1u1", "offline")
-        assert "inhibited_by" not in door["data"] and door["active"]
+        assert door["suppression"] is None and door["active"]
         timeline = httpx.get(f"{svc.api}/api/alerts/{door['id']}", headers=auth).json()["timeline"]
         assert [e["action"] for e in timeline][-1] == "uninhibited"
     finally:

@@ -247,7 +247,7 @@ def test_property_staff_get_no_personal_data_from_any_endpoint(service, world, w
 def test_those_responsible_do_see_the_contacts(world):
     gw = world["clients"]["zhangwei"]
     gas = gw.get(f"/api/alerts/{world['gas']}").json()
-    assert gas["data"]["contacts"] == ["contact:b1-u1-102:0"]
+    assert gas["facts"]["contacts"] == ["contact:b1-u1-102:0"]
     assert gas["household"]["contacts"][0]["phone"] == "13900000000"
     told = {a["recipient"] for a in gw.get(f"/api/alerts/{world['gas']}/notifications").json()["items"]}
     assert "contact:b1-u1-102:0" in told

@@ -269,7 +269,7 @@ def test_silences_stay_inside_the_places_and_hold_only_notices(clients, alerts):
     assert s["author"] == "w-g1" and s["state"] == "active" and s["ends_at"] - s["starts_at"] == 3600
     # the open alert it matches is held, still open and shown, with why on its timeline
     a = gw.get(f"/api/alerts/{smoke}").json()
-    assert a["status"] in ("raised", "acknowledged") and a["data"]["silenced_by"] == s["id"]
+    assert a["status"] in ("raised", "acknowledged") and a["suppression"]["silenced_by"] == s["id"]
     assert a["timeline"][-1]["action"] == "silenced" and "更换烟感" in a["timeline"][-1]["note"]
     # scope: their grid, building and devices; not another grid's, not kind-wide
     window = {**body, "device_ids": [], "place_id": "g1", "starts_at": str(s["starts_at"] + 7200)}
@@ -299,7 +299,7 @@ def test_silences_stay_inside_the_places_and_hold_only_notices(clients, alerts):
     r = gw.delete(f"/api/silences/{s['id']}")
     assert r.status_code == 200 and r.json()["state"] == "expired" and r.json()["ended_by"] == "w-g1"
     a = gw.get(f"/api/alerts/{smoke}").json()
-    assert "silenced_by" not in a["data"]
+    assert a["suppression"] is None
     assert a["timeline"][-1]["action"] == "unsilenced"
     audit = leader.get("/api/audit", params={"action": "silence."}).json()["items"]
     assert {"silence.create", "silence.end"} <= {x["action"] for x in audit}

@@ -7,6 +7,7 @@ import pytest
 
 from alerts.book import MemoryAlertBook
 from alerts.escalation import EscalationEngine, MemoryBook, policy_for
+from alerts.noise import Silence
 from alerts.notify.messages import render
 from alerts.notify.types import NoticeType, NullNotifier
 from alerts.rules.types import Hazard, Severity, Transition
@@ -85,8 +86,8 @@ def test_critical_gas_climbs_the_chain_until_acknowledged(tmp_path):
     assert w.told(NoticeType.ESCALATION)[-1] == ("escalation", ["w-deputy"])
     timeline = [e.action for e in w.state.alert_events(alert.id)]
     assert timeline.count("escalated") == 2
-    data = w.state.get_alert(alert.id).data
-    assert data["escalation_level"] == 2 and data["escalated"] == "outside_grid"
+    esc = w.state.get_alert(alert.id).escalation
+    assert esc.level == 2 and esc.to == ["deputy"] and esc.outside_grid and not esc.overdue
     # reminders go to everybody told so far, 2 min after the last notice
     w.advance(120)
     reminder = w.told(NoticeType.REMINDER)[-1][1]
@@ -143,19 +144,17 @@ def test_a_restart_neither_renotifies_nor_forgets_a_pending_step(tmp_path):
 
 def test_silenced_alerts_are_recorded_not_notified_until_the_silence_ends(tmp_path):
     w = World(tmp_path)
-    w.alerts._listeners.clear()  # the engine hears of the alert only once it is silenced
+    silence = Silence(id=7, author="w-lead", reason="drill", starts_at=w.clock.t,
+                      ends_at=w.clock.t + 900, place_id="b2", created_at=w.clock.t)
+    w.alerts.set_silences([silence], w.clock.t)
     alert = w.raise_("gas-201", Hazard.GAS)
-    w.alerts.annotate(alert.id, {"silenced_by": 7}, None)
-    silenced = w.state.get_alert(alert.id)
-    w.engine.on_change(AlertChange(silenced, (), True))
-    w.alerts.subscribe(w.engine.on_change)
-    w.advance(900, step=30)
+    w.advance(899, step=30)
     assert w.notifier.notices == []
-    assert "notice_suppressed" in [e.action for e in w.state.alert_events(alert.id)]
+    assert [e.action for e in w.state.alert_events(alert.id)] == ["raised", "silenced"]
     # the silence expires while the alert is still open: it is notified from then on
-    w.alerts.annotate(alert.id, {"silenced_by": None}, None)
     w.advance(1)
     assert w.told()[0] == ("alarm", ["w-g2"])
+    assert [e.action for e in w.state.alert_events(alert.id)] == ["raised", "silenced", "unsilenced"]
 
 
 def test_site_policies_come_first():
@@ -208,15 +207,15 @@ def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
     t = Transition(ids.index("smoke-102"), Hazard.SMOKE, Severity.CRITICAL, w.clock.t, 1.0,
                    f"incident:{ids.index('smoke-101')}")
     second = w.alerts.apply([t], w.clock.t)[0].alert
-    assert second.data["grouped_into"] == first.id
-    assert w.state.get_alert(first.id).data["children"] == [second.id]
+    assert second.incident.parent == first.id
+    assert w.state.get_alert(first.id).incident.children == [second.id]
     # the grid worker is not paged again with an alarm but told the incident grew;
     # the elderly resident's contact hears of it
     assert w.told()[-2:] == [("alarm", ["contact:b1-u1-102:0"]),
                              ("incident_update", ["w-g1", "w-g1a"])]
     assert "102" in w.notifier.notices[-1].reason
     assert [e.action for e in w.state.alert_events(second.id)][:3] == [
-        "raised", "grouped", "notice_suppressed"]
+        "raised", "grouped"]
     w.advance(120)  # the incident escalates; the grouped alert does not on its own
     assert w.told(NoticeType.ESCALATION) == [("escalation", ["w-lead"])]
     w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
@@ -226,8 +225,8 @@ def test_a_second_smoke_detector_joins_the_first_ones_incident(tmp_path):
                     f"incident:{ids.index('smoke-102')}")
     before = len(w.told(NoticeType.INCIDENT_UPDATE))
     third = w.alerts.apply([t3], w.clock.t)[0].alert
-    assert third.data["grouped_into"] == first.id
-    assert w.state.get_alert(first.id).data["children"] == [second.id, third.id]
+    assert third.incident.parent == first.id
+    assert w.state.get_alert(first.id).incident.children == [second.id, third.id]
     assert len(w.told(NoticeType.INCIDENT_UPDATE)) == before + 1  # 2 minutes after the last
 
 
@@ -241,7 +240,7 @@ def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_
     first = w.raise_("gas-101", Hazard.GAS)
     w.advance(120)
     second = w.raise_("gas-102", Hazard.GAS)  # another flat of building 1, 2 minutes later
-    assert second.data["grouped_into"] == first.id
+    assert second.incident.parent == first.id
     assert len(w.told(NoticeType.INCIDENT_UPDATE)) == 1
     w.advance(10)
     w.raise_("gas-101c", Hazard.GAS)  # a third 10 s later: announced with the next update
@@ -252,12 +251,12 @@ def test_detectors_of_one_building_are_one_incident_but_not_across_buildings_or_
     assert "101" in update.reason and update.alert.id == first.id
     w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
     other = w.raise_("gas-201", Hazard.GAS)  # building 2: its own alert
-    assert "grouped_into" not in other.data
+    assert other.incident.parent is None
     heat = w.raise_("heat-201", Hazard.HEAT)  # building 2 again, another hazard
-    assert "grouped_into" not in heat.data
+    assert heat.incident.parent is None
     w.advance(600)  # 12 minutes after the first: a new incident (the second is no anchor)
     late = w.raise_("gas-101b", Hazard.GAS)
-    assert "grouped_into" not in late.data
+    assert late.incident.parent is None
     w.clear("gas-101", Hazard.GAS)  # a cleared first alert is no incident to join
     assert w.state.get_alert(second.id).status.value == "acknowledged"
 
@@ -271,7 +270,7 @@ def test_a_building_losing_power_is_one_offline_incident_and_inhibition_still_ho
     first = w.raise_("gas-101", Hazard.OFFLINE, Severity.WARNING, 1.0)
     w.advance(30)
     second = w.raise_("smoke-101", Hazard.OFFLINE, Severity.WARNING, 1.0)
-    assert second.data["grouped_into"] == first.id  # one building, 30 s apart: one incident
+    assert second.incident.parent == first.id  # one building, 30 s apart: one incident
     assert [k for k, _ in w.told()] == ["fault", "incident_update"]  # no second fault page
     # in building 2 the gateway went first; its detectors fall silent 12 minutes later:
     # inhibited, and one incident of their own that pages nobody behind the inhibition
@@ -281,8 +280,11 @@ def test_a_building_losing_power_is_one_offline_incident_and_inhibition_still_ho
     gas = w.raise_("gas-201", Hazard.OFFLINE, Severity.WARNING, 1.0)
     w.advance(30)
     heat = w.raise_("heat-201", Hazard.OFFLINE, Severity.WARNING, 1.0)
-    assert gas.data["inhibited_by"] == gw.id and "grouped_into" not in gas.data
-    assert heat.data["inhibited_by"] == gw.id and heat.data["grouped_into"] == gas.id
+    mutes = w.alerts.mutes
+    assert (mutes.suppression(gas, w.clock.t) or {}).get("inhibited_by") == gw.id
+    assert gas.incident.parent is None
+    assert (mutes.suppression(heat, w.clock.t) or {}).get("inhibited_by") == gw.id
+    assert heat.incident.parent == gas.id
     w.advance(120)
     assert [n.alert.id for n in w.notifier.notices[before:] if n.alert.id in (gas.id, heat.id)] == []
 
@@ -294,17 +296,17 @@ def test_faults_of_one_building_are_one_incident_per_hazard(tmp_path):
     w.advance(20)
     second = w.raise_("smoke-101", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
     third = w.raise_("co-102", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
-    assert second.data["grouped_into"] == first.id and third.data["grouped_into"] == first.id
+    assert second.incident.parent == first.id and third.incident.parent == first.id
     kinds = [k for k, _ in w.told()]
     assert kinds.count("fault") == 1 and "incident_update" in kinds  # one page, not three
     # another fault of the same building is its own incident; so is another building's
     battery = w.raise_("water-101", Hazard.BATTERY_LOW, Severity.WARNING, 9.0)
-    assert "grouped_into" not in battery.data
+    assert battery.incident.parent is None
     w.advance(30)
     battery2 = w.raise_("gas-102", Hazard.BATTERY_LOW, Severity.WARNING, 9.0)
-    assert battery2.data["grouped_into"] == battery.id
+    assert battery2.incident.parent == battery.id
     other = w.raise_("gas-201", Hazard.UNPROTECTED, Severity.CRITICAL, 1.0)
-    assert "grouped_into" not in other.data
+    assert other.incident.parent is None
     # acknowledging the incident acknowledges the devices in it
     w.alerts.act(first.id, "acknowledge", actor="w-g1", now=w.clock.t)
     assert w.state.get_alert(third.id).status.value == "acknowledged"

@@ -64,8 +64,8 @@ def test_two_detectors_of_one_building_are_one_incident_and_children_reach_only_
     second = side.t("gas-102", Hazard.GAS)
     grouped = next(c.alert for c in second if c.alert.device_id == "gas-102")
     parent = side.alerts.open.open("gas-101:gas")
-    assert parent is not None and grouped.data["grouped_into"] == parent.id
-    assert grouped.id in parent.data["children"]
+    assert parent is not None and grouped.incident.parent == parent.id
+    assert grouped.id in parent.incident.children
 
 
 def test_a_silence_mutes_the_notice_not_the_alert_and_its_end_lets_it_speak() -> None:
@@ -74,11 +74,44 @@ def test_a_silence_mutes_the_notice_not_the_alert_and_its_end_lets_it_speak() ->
                 place_id="b1", created_at=T0 - 1)
     side.alerts.set_silences([s], side.now)
     side.t("smoke-101", Hazard.SMOKE)
-    assert side.alerts.open.open("smoke-101:smoke").data["silenced_by"] == 1
+    alert = side.alerts.open.open("smoke-101:smoke")
+    assert alert is not None and side.alerts.mutes.suppression(alert, side.now) == {
+        "silenced_by": 1, "inhibited_by": None, "until": T0 + 600, "note": "#1 by w-g1: drill"}
+    assert alert.to_dict() == side.book.alerts[alert.id].to_dict()  # nothing written into it
     assert side.told("alarm") == []
-    side.now += 601
-    side.alerts.refresh_silences(side.now)
+    side.now += 599
+    side.escalation.tick(side.now)
+    assert side.told("alarm") == []
+    side.now += 2
+    side.escalation.tick(side.now)
     assert "w-g1" in side.told("alarm")
+    assert [e.action for e in side.book.alert_events(alert.id)] == ["raised", "silenced", "unsilenced"]
+
+
+def test_a_silence_set_while_an_alert_is_open_holds_its_reminders_and_lifting_it_frees_them() -> None:
+    side = Side()
+    side.t("smoke-101", Hazard.SMOKE)
+    assert "w-g1" in side.told("alarm")
+    s = Silence(id=2, author="w-g1", reason="false alarm, checking", starts_at=side.now,
+                ends_at=side.now + 3600, device_ids=["smoke-101"], created_at=side.now)
+    side.alerts.set_silences([s], side.now)
+    for _ in range(20):  # ten minutes: reminders are due every two
+        side.now += 30
+        side.escalation.tick(side.now)
+    assert side.told("reminder") == [] and side.told("escalation") == []
+    side.alerts.set_silences([], side.now)  # lifted early
+    side.escalation.tick(side.now)
+    assert side.told("reminder") == ["w-g1", "w-g1a"]  # at once: the reminder is overdue
+    # the chain goes on where it stopped: its next step its usual 180 s later
+    side.now += 179
+    side.escalation.tick(side.now)
+    assert side.told("escalation") == []
+    side.now += 1
+    side.escalation.tick(side.now)
+    assert side.told("escalation") == ["w-lead"]
+    alert = side.alerts.open.open("smoke-101:smoke")
+    assert alert is not None
+    assert [e.action for e in side.book.alert_events(alert.id)][:3] == ["raised", "silenced", "unsilenced"]
 
 
 def test_devices_behind_an_offline_gateway_are_inhibited_then_released_after_grace() -> None:
@@ -86,11 +119,20 @@ def test_devices_behind_an_offline_gateway_are_inhibited_then_released_after_gra
     side.t("gw-b1", Hazard.OFFLINE, Severity.WARNING)
     side.t("door-b1u1", Hazard.OFFLINE, Severity.WARNING)
     door = side.alerts.open.open("door-b1u1:offline")
-    assert door is not None and door.data.get("inhibited_by")
+    gw = side.alerts.open.open("gw-b1:offline")
+    assert door is not None and gw is not None
+    assert (side.alerts.mutes.suppression(door, side.now) or {}).get("inhibited_by") == gw.id
+    assert "w-g1" not in [r.id for n in side.notifier.notices if n.alert.id == door.id
+                          for r in n.recipients]
     side.t("gw-b1", Hazard.OFFLINE, None)  # the gateway is back
-    side.now += 301
-    released = side.alerts.release_inhibited(side.now)
-    assert [c.alert.key for c in released] == ["door-b1u1:offline"]
+    side.now += 299
+    side.escalation.tick(side.now)
+    assert not [n for n in side.notifier.notices if n.alert.id == door.id]
+    side.now += 2  # the grace is over and the door is still not heard: its own alert speaks
+    side.escalation.tick(side.now)
+    assert [r.id for n in side.notifier.notices if n.alert.id == door.id for r in n.recipients][:1] == ["w-g1"]
+    assert [e.action for e in side.book.alert_events(door.id)] == [
+        "raised", "grouped", "inhibited", "uninhibited"]  # one building's outage: one incident
 
 
 def test_escalation_climbs_on_the_fake_clock_and_an_acknowledgement_stops_it() -> None:

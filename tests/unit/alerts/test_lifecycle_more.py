@@ -60,7 +60,7 @@ def test_every_action_records_who_when_note_photos():
 
 def test_device_fault_opens_a_repair_ticket_for_the_property_company():
     a, _ = apply_transition(None, t(Severity.WARNING, 0.0, Hazard.BATTERY_LOW), now=0.0, **KW)
-    a.data["property_company"] = "pc1"
+    a.facts.property_company = "pc1"
     a, e = act(a, "resolve", actor="w-g1", now=9.0)
     assert a.outcome is Outcome.DEVICE_FAULT and e.data["repair_ticket"] is True
     assert a.data["repair_ticket"]["company"] == "pc1" and a.data["repair_ticket"]["status"] == "open"

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from alerts.model import Alert, AlertStatus, ReportCategory
+from alerts.model import Alert, AlertStatus, Facts, ReportCategory
 from alerts.notify.messages import render
 from alerts.notify.types import Notice, NoticeType
 from alerts.rules.types import Hazard, Severity
@@ -41,7 +41,7 @@ def test_a_notice_names_the_hazard_as_the_pages_do(hazard, lang):
     a = Alert(id=5, key=f"d1:{hazard}", hazard=hazard, severity=Severity.WARNING, status=AlertStatus.RAISED,
               active=True, place_id="b1-u1-101", grid_id="g1", device_id="d1", assignee=None,
               raised_at=1_790_000_000.0, updated_at=1_790_000_000.0,
-              value=12.0, data={"address": "1号楼 101室", "address_en": "Building 1, 101"})
+              value=12.0, facts=Facts(address="1号楼 101室", address_en="Building 1, 101"))
     title, body = render(Notice(a, NoticeType.ALARM, (), 0.0), language=lang)
     assert hazard_name(hazard, lang) in title and hazard_name(hazard, lang) in body
     assert word("n_alarm", lang) in title and word("sev_warning", lang) in title
@@ -55,7 +55,7 @@ def test_the_console_names_the_hazard_as_the_pages_do():
     a = Alert(id=27, key="gas-1:unprotected", hazard="unprotected", severity=Severity.CRITICAL,
               status=AlertStatus.RAISED, active=True, place_id="b1-u1-101", grid_id="g1",
               device_id="gas-1", raised_at=0.0, updated_at=0.0,
-              assignee="w-g1", data={"address": "1号楼 101室"})
+              assignee="w-g1", facts=Facts(address="1号楼 101室"))
     rt = SimpleNamespace(index=SimpleNamespace(workers={}))
     line = alert_line(rt, SimpleNamespace(alert=a))  # type: ignore[arg-type]
     assert hazard_name("unprotected") in line and "紧急" in line and "#27" in line

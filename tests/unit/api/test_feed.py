@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from alerts.model import Alert, AlertStatus
+from alerts.model import Alert, AlertStatus, Facts
 from alerts.notify.dispatcher import Dispatcher
 from alerts.notify.types import Notice, NoticeType
 from alerts.routing import Recipient
@@ -14,7 +14,7 @@ from alerts.rules.types import Severity
 
 def feed_json(hazard: str) -> dict:
     alert = Alert(7, f"d:{hazard}", hazard, Severity.WARNING, AlertStatus.RAISED, True, "door-102", "b1-u1-102",
-                  "g1", "w-g1", 0.0, 0.0, data={"address": "一号院 1号楼 102室", "contacts": ["contact:b1-u1-102:0"]})
+                  "g1", "w-g1", 0.0, 0.0, facts=Facts(address="一号院 1号楼 102室", contacts=["contact:b1-u1-102:0"]))
     people = (Recipient("w-g1", "张伟", "grid_worker", ("json://127.0.0.1:9/x",)),
               Recipient("contact:b1-u1-102:0", "孙女", "contact", ("mailto://granddaughter@example.com",)))
     notice = Notice(alert, NoticeType.ALARM, people, 1.0)

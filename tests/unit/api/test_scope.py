@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from alerts.model import Alert, AlertStatus
+from alerts.model import Alert, AlertStatus, Facts
 from alerts.rules.types import Severity
 from api.app import exposure_problem
 from api.deps import auth_mode, is_loopback
@@ -25,7 +25,7 @@ from api.principal import Principal, redact
 
 def alert(hazard: str, place: str = "h1") -> Alert:
     return Alert(1, f"d:{hazard}", hazard, Severity.WARNING, AlertStatus.RAISED, True, "d", place, "g1",
-                 "w1", 0.0, 0.0, data={"contacts": ["contact:h1:0"], "address": "x"})
+                 "w1", 0.0, 0.0, facts=Facts(address="x", contacts=["contact:h1:0"]))
 
 
 def staff() -> Principal:

@@ -116,7 +116,7 @@ def test_a_demo_run_gets_a_fresh_data_directory_and_keeps_the_newest_three(tmp_p
 def test_the_readme_alert_line_is_what_the_console_prints_for_the_demo_leak():
     from types import SimpleNamespace
 
-    from alerts.model import Alert, AlertStatus
+    from alerts.model import Alert, AlertStatus, Facts
     from alerts.rules.types import Severity
     from gridwatch.console import alert_line
     from topology.index import SiteIndex
@@ -129,5 +129,5 @@ def test_the_readme_alert_line_is_what_the_console_prints_for_the_demo_leak():
     a = Alert(id=1, key=f"{device.id}:gas", hazard="gas", severity=Severity.CRITICAL, status=AlertStatus.RAISED,
               active=True, device_id=device.id, place_id=device.place_id, grid_id=device.grid_id,
               assignee=grid.worker, raised_at=0.0, updated_at=0.0, value=26.0,
-              data={"address": index.address(device)})
+              facts=Facts(address=index.address(device)))
     assert alert_line(SimpleNamespace(index=index), SimpleNamespace(alert=a)) == line  # type: ignore[arg-type]
