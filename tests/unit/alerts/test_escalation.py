@@ -11,7 +11,7 @@ from alerts.noise import Silence
 from alerts.notify.messages import render
 from alerts.notify.types import NoticeType, NullNotifier
 from alerts.rules.types import Hazard, Severity, Transition
-from alerts.service import AlertChange, AlertService
+from alerts.service import AlertService
 from sensors.registry import DeviceTable
 from store.notify import NotifyStore
 from tests.sites import tiny_site
