@@ -2,14 +2,17 @@
 decide, each committed in one transaction by one writer thread, before anybody (the
 broker, a person, a page) hears of it.
 
-Layer: composition root (the application service of the alarm side). The API and
-the runtime call its typed methods; each runs as one job of :class:`Writer`:
+Layer: composition root (the application service of the alarm side). The alert side
+itself is :class:`alerts.pipeline.AlarmCore` (pure, in memory); this is its durable
+shell. The API and the runtime call its typed methods; each runs as one job of
+:class:`Writer`:
 
-1. the job moves the rules through the :class:`RuleJournal` (journaled) and folds
-   their transitions into alerts (:class:`AlertService`, changes held back);
-2. before the commit, every change goes through escalation, whose steps and
-   notices (an outbox row per person) are written in the same transaction, and a
-   person's acknowledgement goes back to the rules (journaled too);
+1. the job runs the core with the :class:`RuleJournal` as its rules port (every rule
+   input journaled), the SQLite state store as its books and :class:`_Outbox` as
+   its notifier;
+2. before the commit, every change goes through escalation (the core's drain), whose
+   steps and notices (an outbox row per person) are written in the same
+   transaction, and a person's acknowledgement goes back to the rules (journaled too);
 3. after the commit, the notices go to the dispatcher and the changes to listeners
    (live pages, the console). After a rollback, the rules, the open-incident
    indexes and escalation are put back where the last commit left them.
@@ -24,7 +27,6 @@ takes it.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,15 +36,14 @@ from typing import Any, TypeVar
 
 import orjson
 
-from alerts.escalation import EscalationEngine
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.model import Alert, AlertStatus, Facts, Outcome, ReportCategory
 from alerts.noise import Silence
 from alerts.notify.types import Notice, NoticeType
+from alerts.pipeline import AlarmCore
 from alerts.routing import Recipient
 from alerts.rules.engine import RuleEngine
-from alerts.rules.state import CODE_SEVERITY, H
-from alerts.rules.types import Hazard, Severity, Transition
-from alerts.service import AlertChange, AlertService, DeviceRetired
+from alerts.rules.types import Severity
+from alerts.service import AlertChange
 from alerts.system import SystemHazard
 from gridwatch.journal import RuleJournal
 from gridwatch.writer import Writer
@@ -139,17 +140,15 @@ class AlarmPath:
         self.notifier = notifier
         self.clock = clock
         self.journal = RuleJournal(engine, live, state)
-        self.alerts = AlertService(index, self.table, state)
-        self.alerts.deferred = []
-        self.alerts.drain = self._drain
-        self._draining = False
-        self.escalation = EscalationEngine(index, self.alerts, notify_store, _Outbox(self), clock=clock)
+        self.core = AlarmCore(index=index, rules=self.journal, book=state, escalation_book=notify_store,
+                              notifier=_Outbox(self), clock=clock)
+        self.alerts = self.core.alerts
+        self.escalation = self.core.escalation
         self.writer = Writer(db, self)
         self._round = _Round()
         self._listeners: list[Callable[[AlertChange], None]] = []
         self.faults: dict[str, Fault] = {}
         self._faults_lock = threading.Lock()
-        self._retired: set[str] = set()
         self.replayed = 0
 
     # -- start and stop ---------------------------------------------------------------
@@ -159,23 +158,17 @@ class AlarmPath:
         start the writer and send what the outbox still holds."""
         t0 = time.monotonic()
         self.replayed = self.journal.load()
-        self._retired = self._load_retired()
+        retired = self._load_retired()
         self.writer.start()
-        self.writer.call("start", self._start_job)
+        self.writer.call("start", lambda: self._start_job(retired))
         if self.replayed:
             log.warning("replayed %d rule inputs after the last checkpoint in %.2f s",
                         self.replayed, time.monotonic() - t0)
         self.resend_pending(self.clock())
 
-    def _start_job(self) -> None:
-        now = self.clock()
-        for device_id in sorted(self._retired):  # out of service stays out of service
-            idx = self.table.index.get(device_id)
-            if idx is not None and not self.engine.st.maint[idx]:  # journaled like any command
-                self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=True), now)
-        self.escalation.resume(self.state.open_alerts(), now)
-        self.alerts.set_silences(self.state.silences(ending_after=now), now)
-        self._reconcile(now)
+    def _start_job(self, retired: set[str]) -> None:
+        now = self.clock()  # out of service stays out of service (journaled like any command)
+        self.core.start(now, retired=retired, silences=self.state.silences(ending_after=now))
 
     def stop(self) -> None:
         """Checkpoint and stop the writer."""
@@ -191,27 +184,10 @@ class AlarmPath:
 
     # -- writer hooks -----------------------------------------------------------------
 
-    def _drain(self) -> None:
-        """Hand every change made so far to escalation and the rules, in order. A change
-        that escalation makes in turn (its timeline events) is handed on after the one
-        that caused it, by this same loop: nothing is called back re-entrantly."""
-        if self._draining:
-            return
-        pending = self.alerts.deferred
-        assert pending is not None
-        self._draining = True
-        try:
-            while pending:
-                change = pending.pop(0)
-                self._round.changes.append(change)
-                self.escalation.on_change(change)
-                self._tell_rules(change)
-        finally:
-            self._draining = False
-
     def before_commit(self) -> None:
-        """Every change of the job escalated and told to the rules (see :meth:`_drain`)."""
-        self._drain()
+        """Every change of the job escalated and told to the rules (see
+        :meth:`AlarmCore.drain`)."""
+        self.core.drain()
         if self._round.notices:
             failpoints.hit("escalation_step_before_commit")
 
@@ -219,6 +195,7 @@ class AlarmPath:
         """Notices out, listeners told, the journal's entries counted as committed."""
         self.journal.committed()
         rnd, self._round = self._round, _Round()
+        rnd.changes = self.core.take_changes()
         if rnd.checkpoint:
             self.journal.checkpointed()
         if rnd.notices:
@@ -238,14 +215,10 @@ class AlarmPath:
     def after_rollback(self) -> None:
         """Put the rules, the alert indexes and escalation back to the last commit."""
         self._round = _Round()
-        self._draining = False
-        if self.alerts.deferred is not None:
-            self.alerts.deferred.clear()
         self.journal.rolled_back()
         try:
-            self.alerts.reload()
-            self.escalation.reload()
-            self._retired = self._load_retired()
+            self.core.reset()
+            self.core.retired = self._load_retired()
         except Exception:  # unreadable too: the next try reloads again
             log.exception("reloading the alert side after a rollback failed")
 
@@ -294,14 +267,14 @@ class AlarmPath:
         else:
             self.clear_fault(hazard.value)
         now = self.clock()
-        self.writer.submit(f"system:{hazard.value}", lambda: self.alerts.system(
+        self.writer.submit(f"system:{hazard.value}", lambda: self.core.system(
             hazard, active=active, severity=severity, now=now, note=note))
 
     def _record_past_fault(self, since: float, note: str) -> None:
         hz = SystemHazard.ALARM_STORE_FAILING
-        self.alerts.system(hz, active=True, severity=Severity.CRITICAL, now=since, note=note)
-        self.alerts.system(hz, active=False, severity=Severity.CRITICAL, now=self.clock(),
-                           note="the alarm store accepts writes again")
+        self.core.system(hz, active=True, severity=Severity.CRITICAL, now=since, note=note)
+        self.core.system(hz, active=False, severity=Severity.CRITICAL, now=self.clock(),
+                         note="the alarm store accepts writes again")
 
     def _tell_leaders_directly(self, hazard: str, error: str) -> None:
         community = self.index.site.community
@@ -310,8 +283,8 @@ class AlarmPath:
                       status=AlertStatus.RAISED,
                       active=True, device_id=None, place_id=community.id, grid_id="",
                       assignee=community.head or community.deputy, raised_at=now, updated_at=now,
-                      detail="system", data={"address": community.name, "address_en": community.name,
-                                             "note": error[:200]})
+                      detail="system", facts=Facts(address=community.name, address_en=community.name),
+                      data={"note": error[:200]})
         people: list[Recipient] = []
         for wid in (community.head, community.deputy):
             w = self.index.workers.get(wid) if wid else None
@@ -341,10 +314,7 @@ class AlarmPath:
                       dead: Sequence[DeadLetter], dropped: dict[str, int], now: float) -> int:
         if dead or dropped:
             self.state.add_dead_letters(dead, dropped=dropped, now=now)
-        if not len(batch) and not avail:
-            return 0
-        transitions = self.journal.readings(batch, avail, now)
-        return len(self.alerts.apply(transitions, now)) if transitions else 0
+        return len(self.core.readings(batch, avail, now))
 
     def sweep(self, now: float) -> list[AlertChange]:
         """The absence rules, silences, inhibition releases and escalation steps due."""
@@ -353,19 +323,14 @@ class AlarmPath:
     def _sweep_job(self, now: float) -> list[AlertChange]:
         if getattr(self.clock, "manual", False):
             self.state.put_blob(MANUAL_CLOCK_KEY, repr(now).encode())
-        transitions = self.journal.sweep(now)
-        changes = self.alerts.apply(transitions, now) if transitions else []
-        self._tick_job(now)
-        return changes
+        return self.core.sweep(now)
 
     def tick(self, now: float) -> int:
         """Silences that started or ended, inhibition releases, escalation steps due."""
         return self.writer.call("tick", lambda: self._tick_job(now))
 
     def _tick_job(self, now: float) -> int:
-        self.alerts.refresh_silences(now)
-        self.alerts.release_inhibited(now)
-        return self.escalation.tick(now)
+        return self.core.tick(now)
 
     def checkpoint(self) -> int:
         """Write a rule checkpoint (the journal before it is dropped)."""
@@ -376,58 +341,6 @@ class AlarmPath:
         self._round.checkpoint = True
         failpoints.hit("checkpoint")
         return upto
-
-    def _tell_rules(self, change: AlertChange) -> None:
-        """A person acknowledged a device's alert: the rules hear of it (a wet leak
-        sensor someone has taken stays a warning), journaled like any input."""
-        a = change.alert
-        if a.device_id is None or not any(e.action == "acknowledged" for e in change.events):
-            return
-        idx = self.table.index.get(a.device_id)
-        try:
-            hazard = Hazard(a.hazard)
-        except ValueError:
-            return
-        if idx is not None:
-            now = self.clock()
-            transitions = self.journal.command("ack", now, device=idx, hazard=hazard.value)
-            if transitions:
-                self.alerts.apply(transitions, now)
-
-    def _reconcile(self, now: float) -> None:
-        """Rules and open alerts must agree: a condition the rules hold raised with no
-        open alert of its key (a transaction lost before this version, an alert closed
-        by hand) is raised again; an open active alert whose condition the rules do not
-        hold is marked cleared. Nothing changes when they agree."""
-        open_by_key = {a.key: a for a in self.state.open_alerts() if a.device_id}
-        transitions: list[Transition] = []
-        for hazard in Hazard:
-            try:
-                conds = self.engine.st.cond[_hazard_row(hazard)]
-            except (KeyError, IndexError):
-                continue
-            for idx in conds.nonzero()[0].tolist():
-                dev = self.table.ids[idx]
-                code = int(conds[idx])
-                sev = _severity_of(code)
-                if sev is None or self.engine.st.maint[idx]:
-                    continue
-                a = open_by_key.get(f"{dev}:{hazard.value}")
-                if a is None or not a.active:
-                    transitions.append(Transition(idx, hazard, sev, now, math.nan, "reconciled"))
-        for key, a in open_by_key.items():
-            idx = self.table.index.get(a.device_id or "")
-            try:
-                hazard = Hazard(a.hazard)
-            except ValueError:
-                continue
-            if idx is None or not a.active:
-                continue
-            if _severity_of(self.engine.condition(idx, hazard)) is None:
-                transitions.append(Transition(idx, hazard, None, now, math.nan, f"reconciled {key}"))
-        if transitions:
-            log.warning("reconciling %d rule conditions with the open alerts", len(transitions))
-            self.alerts.apply(transitions, now)
 
     # -- notices ----------------------------------------------------------------------
 
@@ -487,37 +400,28 @@ class AlarmPath:
     def act(self, alert_id: int, action: str, *, actor: str, note: str = "",
             outcome: Outcome | None = None, photos: Sequence[str] = (),
             helpers: Sequence[str] = ()) -> Alert | None:
-        """A person's action on an alert (see :meth:`AlertService.act`)."""
-        return self._command("act", lambda: self.alerts.act(
+        """A person's action on an alert (see :meth:`AlarmCore.act`)."""
+        return self._command("act", lambda: self.core.act(
             alert_id, action, actor=actor, now=self.clock(), note=note, outcome=outcome,
             photos=photos, helpers=helpers))
 
     def report(self, category: ReportCategory, place_id: str, *, reporter: str,
                severity: Severity = Severity.WARNING, note: str = "",
                photos: Sequence[str] = ()) -> AlertChange:
-        """A patrol finding (see :meth:`AlertService.report`)."""
-        return self._command("report", lambda: self.alerts.report(
+        """A patrol finding (see :meth:`AlarmCore.report`)."""
+        return self._command("report", lambda: self.core.report(
             category, place_id, reporter=reporter, now=self.clock(), severity=severity,
             note=note, photos=photos))
 
     def set_maintenance(self, device_id: str, on: bool, *, actor: str, note: str = "") -> bool:
         """Maintenance / test mode on or off (audited)."""
-        idx = self.table.index[device_id]
-
-        def job() -> bool:
-            now = self.clock()
-            if not on and device_id in self._retired:
-                raise DeviceRetired(f"device {device_id!r} is retired")
-            self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=on), now)
-            self.state.audit(actor, "device.maintenance", f"device/{device_id}",
-                             {"on": on, "note": note}, ts=now)
-            return bool(self.engine.st.maint[idx])
-
-        return self._command("maintenance", job)
+        self.table.index[device_id]  # noqa: B018 - an unknown device raises KeyError here, not in a job
+        return self._command("maintenance", lambda: self.core.set_maintenance(
+            device_id, on, actor=actor, now=self.clock(), note=note))
 
     def retired(self) -> set[str]:
         """Devices taken out of service."""
-        return set(self._retired)
+        return set(self.core.retired)
 
     def _load_retired(self) -> set[str]:
         blob = self.state.get_blob(RETIRED_KEY)
@@ -525,94 +429,50 @@ class AlarmPath:
 
     def retire_device(self, device_id: str, *, actor: str, note: str = "") -> dict[str, Any]:
         """Take a device out of service (设备注销), audited, with its notice."""
-        idx = self.table.index[device_id]
+        self.table.index[device_id]  # noqa: B018 - an unknown device raises KeyError here, not in a job
 
         def job() -> dict[str, Any]:
-            now = self.clock()
-            if device_id in self._retired:
-                return {"device_id": device_id, "retired": True, "record": None}
-            self.alerts.apply(self.journal.command("maintenance", now, device=idx, on=True), now)
-            retired = {*self._retired, device_id}
-            self.state.put_blob(RETIRED_KEY, orjson.dumps(sorted(retired)))
-            self._retired = retired
-            change = self.alerts.retire(device_id, actor=actor, now=now, note=note)
-            self.escalation.announce(change.alert, NoticeType.DEVICE_RETIRED, ["worker", "property"],
-                                     f"retired by {actor}")
-            self.state.audit(actor, "device.retire", f"device/{device_id}", {"note": note}, ts=now)
-            return {"device_id": device_id, "retired": True, "record": change.alert.id}
+            before = set(self.core.retired)
+            out = self.core.retire_device(device_id, actor=actor, now=self.clock(), note=note)
+            if self.core.retired != before:
+                self.state.put_blob(RETIRED_KEY, orjson.dumps(sorted(self.core.retired)))
+            return out
 
         return self._command("retire", job)
 
     def hush(self, device_id: str, *, actor: str, note: str = "") -> bool:
         """Hush a sounding smoke alarm (audited); False when it was not sounding."""
-        idx = self.table.index[device_id]
-
-        def job() -> bool:
-            now = self.clock()
-            transitions = self.journal.command("hush", now, device=idx)
-            if not transitions:
-                return False
-            self.alerts.apply(transitions, now)
-            alert = self.alerts.open.open(f"{device_id}:{Hazard.SMOKE.value}")
-            if alert is not None:
-                self.alerts.annotate(alert.id, {}, AlertEvent(alert.id, now, actor, "hushed", note))
-            self.state.audit(actor, "device.hush", f"device/{device_id}", {"note": note}, ts=now)
-            return True
-
-        return self._command("hush", job)
+        self.table.index[device_id]  # noqa: B018 - an unknown device raises KeyError here, not in a job
+        return self._command("hush", lambda: self.core.hush(device_id, actor=actor, now=self.clock(),
+                                                             note=note))
 
     def set_away(self, household_id: str, away: bool, *, actor: str, note: str = "") -> bool | None:
         """A household away (no welfare alerts) or back; None without devices."""
-        rows = [i for i, p in enumerate(self.index.devices) if p.household_id == household_id]
-        if not rows:
+        if self.core.household_row(household_id) is None:
             return None
-        row = int(self.table.household[rows[0]])
 
         def job() -> bool:
-            now = self.clock()
-            self.alerts.apply(self.journal.command("away", now, household=row, away=away), now)
-            self.state.audit(actor, "household.away", f"household/{household_id}",
-                             {"away": away, "note": note}, ts=now)
-            return bool(self.engine.st.away[row])
+            return bool(self.core.set_away(household_id, away, actor=actor, now=self.clock(), note=note))
 
         return self._command("away", job)
 
     def add_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Store a silence and apply it to open alerts (audited)."""
         def job() -> Silence:
-            now = self.clock()
-            silence.created_at = now
-            self.state.add_silence(silence)
-            self.alerts.set_silences([*self.alerts.silences, silence], now)
-            self.state.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
-            return silence
+            silence.created_at = self.clock()
+            self.state.add_silence(silence)  # gives it its id
+            return self.core.add_silence(silence, actor=actor, now=silence.created_at)
 
         return self._command("silence", job)
 
     def end_silence(self, silence: Silence, *, actor: str) -> Silence:
         """Lift a silence now (audited)."""
         def job() -> Silence:
-            now = self.clock()
-            if not silence.over(now):
-                silence.ended_at, silence.ended_by = now, actor
+            if self.core.end_silence(silence, actor=actor, now=self.clock()):
                 self.state.save_silence(silence)
-                self.alerts.set_silences([s for s in self.alerts.silences if s.id != silence.id], now)
-                self.state.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
             return silence
 
         return self._command("silence-end", job)
-
-
-def _hazard_row(hazard: Hazard) -> int:
-    return int(H[hazard])
-
-
-def _severity_of(code: int) -> Severity | None:
-    """The severity a rule condition code stands for (0: not raised)."""
-    c = int(code)
-    return CODE_SEVERITY[c] if 0 <= c < len(CODE_SEVERITY) else None
-
-
 
 
 class AlertCommands:
@@ -646,6 +506,10 @@ class AlertCommands:
         del now
         return self.path.report(category, place_id, reporter=reporter, severity=severity,
                                 note=note, photos=photos)
+
+    def suppression(self, alert: Alert) -> dict[str, Any] | None:
+        """What holds the alert's notices now (the mute stages), or None."""
+        return self.path.alerts.mutes.suppression(alert, self.path.clock())
 
 
 __all__ = ["MANUAL_CLOCK_KEY", "OUTBOX_MAX_AGE_S", "AlarmPath", "AlertCommands", "Fault"]

@@ -28,8 +28,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from alerts.pipeline import DirectRules
 from alerts.rules.engine import RuleEngine
-from alerts.rules.types import Hazard, Transition
+from alerts.rules.types import Transition
 from sensors.batch import ReadingBatch
 from sensors.live import LiveState
 from store.state import StateStore
@@ -122,6 +123,7 @@ class RuleJournal:
         self.engine = engine
         self.live = live
         self.store = store
+        self.direct = DirectRules(engine, live)  # how each input moves the rules
         self.upto = 0
         self._base = engine.snapshot()  # the state the journal applies to
         self._since: list[Entry] = []  # committed since the checkpoint
@@ -194,31 +196,18 @@ class RuleJournal:
         return entry
 
     def _apply(self, e: Entry) -> list[Transition]:
-        eng = self.engine
         if e.kind == "batch":
             return self._apply_batch(*decode_batch(e.body, self.engine.table.ids), e.now)
         if e.kind == "sweep":
-            return eng.sweep(e.now)
-        a = orjson.loads(e.body)
-        if e.kind == "maintenance":
-            return eng.set_maintenance(int(a["device"]), bool(a["on"]), e.now)
-        if e.kind == "hush":
-            return eng.hush(int(a["device"]), e.now)
-        if e.kind == "away":
-            return eng.set_away(int(a["household"]), bool(a["away"]), e.now)
-        if e.kind == "ack":
-            return eng.acknowledge(int(a["device"]), Hazard(a["hazard"]), e.now)
-        raise ValueError(f"unknown journal entry kind {e.kind!r}")
+            return self.direct.sweep(e.now)
+        args = orjson.loads(e.body)
+        if not isinstance(args, dict):
+            raise ValueError(f"journal entry {e.id} ({e.kind}): arguments are not an object")
+        return self.direct.command(e.kind, e.now, **args)
 
     def _apply_batch(self, batch: ReadingBatch, avail: Availability, now: float) -> list[Transition]:
         """Readings and availability into the live state and the rules."""
-        self.live.update(batch)
-        for idx, online, ts in avail:
-            self.live.set_online(idx, online, ts)
-        out = self.engine.evaluate(batch, now) if len(batch) else []
-        for idx, online, ts in avail:
-            out.extend(self.engine.availability(idx, online, ts, now))
-        return out
+        return self.direct.readings(batch, avail, now)
 
     # -- transactions -------------------------------------------------------------
 
