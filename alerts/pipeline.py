@@ -216,9 +216,9 @@ class AlarmCore:
         return changes
 
     def tick(self, now: float) -> int:
-        """Silences that started or ended, and the escalation steps due; returns notices sent."""
-        self.alerts.refresh_silences(now)
-        self.alerts.release_inhibited(now)
+        """The escalation steps due, and the alerts a mute stage started or stopped
+        holding (a silence that started or ended, a gateway's grace over); returns
+        notices sent."""
         return self.escalation.tick(now)
 
     def system(self, hazard: SystemHazard, *, active: bool, severity: Severity, now: float,
@@ -364,6 +364,7 @@ class AlarmCore:
         """Put a silence in force (audited); the owner keeps it durable and gives it its id."""
         silence.created_at = now
         self.alerts.set_silences([*self.alerts.silences, silence], now)
+        self.escalation.tick(now)  # the alerts it holds say so at once
         self.book.audit(actor, "silence.create", f"silence/{silence.id}", silence.to_dict(), ts=now)
         return silence
 
@@ -374,6 +375,7 @@ class AlarmCore:
             return False
         silence.ended_at, silence.ended_by = now, actor
         self.alerts.set_silences([s for s in self.alerts.silences if s.id != silence.id], now)
+        self.escalation.tick(now)  # the alerts it held speak at once
         self.book.audit(actor, "silence.end", f"silence/{silence.id}", {}, ts=now)
         return True
 

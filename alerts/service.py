@@ -280,15 +280,6 @@ class AlertService:
             saved = self._save(alert, [event])
         self._emit(AlertChange(saved, (event,), False))
 
-    # Kept while the alarm path still calls them (removed once it does not).
-    def refresh_silences(self, now: float) -> list[AlertChange]:  # noqa: D102
-        del now
-        return []
-
-    def release_inhibited(self, now: float) -> list[AlertChange]:  # noqa: D102
-        del now
-        return []
-
     def system(
         self,
         hazard: SystemHazard,

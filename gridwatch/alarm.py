@@ -219,6 +219,8 @@ class AlarmPath:
         try:
             self.core.reset()
             self.core.retired = self._load_retired()
+            now = self.clock()  # a silence added or lifted in the lost transaction is undone too
+            self.core.alerts.set_silences(self.state.silences(ending_after=now), now)
         except Exception:  # unreadable too: the next try reloads again
             log.exception("reloading the alert side after a rollback failed")
 
