@@ -64,6 +64,9 @@ OUTBOX_MAX_AGE_S = 86400.0
 RETIRED_KEY = "devices.retired"
 # A person's command waits this long for the alarm store, then is refused (503).
 COMMAND_TIMEOUT_S = 15.0
+# Journal entries dropped per transaction after a checkpoint (at most about 5 MB: an
+# entry holds one batch, at most a few thousand readings of about 116 bytes).
+JOURNAL_PRUNE_ENTRIES = 8
 MANUAL_CLOCK_KEY = "clock.manual"  # where a manual test clock was, so a restart resumes it
 
 
@@ -198,6 +201,7 @@ class AlarmPath:
         rnd.changes = self.core.take_changes()
         if rnd.checkpoint:
             self.journal.checkpointed()
+            self.writer.submit("journal-prune", self._prune_job)
         if rnd.notices:
             failpoints.hit("escalation_step")
         for n in rnd.notices:
@@ -343,6 +347,14 @@ class AlarmPath:
         self._round.checkpoint = True
         failpoints.hit("checkpoint")
         return upto
+
+    def _prune_job(self) -> int:
+        """Drop some of the journal the last checkpoint covers; queue the next part
+        behind whatever came in meanwhile (a long journal never holds the writer long)."""
+        n = self.journal.prune(JOURNAL_PRUNE_ENTRIES)
+        if n == JOURNAL_PRUNE_ENTRIES:
+            self.writer.submit("journal-prune", self._prune_job)
+        return n
 
     # -- notices ----------------------------------------------------------------------
 

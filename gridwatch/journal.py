@@ -240,10 +240,15 @@ class RuleJournal:
         snap = self.engine.snapshot()
         self.store.put_blob(SNAPSHOT_KEY, _pack(snap))
         self.store.put_blob(UPTO_KEY, str(upto).encode())
-        self.store.journal_truncate(upto)
         self.store.put_blob(LIVE_KEY, _pack(self.live.snapshot()))
         self._pending_base = (snap, upto)
         return upto
+
+    def prune(self, limit: int) -> int:
+        """Drop at most ``limit`` entries the committed checkpoint covers (in the caller's
+        transaction); returns how many went. Entries at or before the checkpoint are
+        never replayed, so pruning can lag behind it, and a crash midway loses nothing."""
+        return self.store.journal_truncate(self.upto, limit=limit)
 
     def checkpointed(self) -> None:
         """The checkpoint's transaction committed: the journal starts after it."""

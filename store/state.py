@@ -492,10 +492,13 @@ class StateStore:
                              (after_id,)).fetchall()
         return [(int(r[0]), str(r[1]), float(r[2]), bytes(r[3])) for r in rows]
 
-    def journal_truncate(self, upto_id: int) -> None:
-        """Forget the entries a checkpoint covers."""
+    def journal_truncate(self, upto_id: int, *, limit: int) -> int:
+        """Forget at most ``limit`` of the oldest entries a checkpoint covers (a long
+        journal goes in several short transactions); returns how many went."""
         with self.db.write() as c:
-            c.execute("DELETE FROM journal WHERE id <= ?", (upto_id,))
+            cur = c.execute("DELETE FROM journal WHERE id IN "
+                            "(SELECT id FROM journal WHERE id <= ? ORDER BY id LIMIT ?)", (upto_id, limit))
+            return int(cur.rowcount)
 
     # -- the notice outbox ----------------------------------------------------------
 

@@ -241,3 +241,26 @@ def test_an_unreadable_journal_entry_does_not_stop_the_start(harness: Harness) -
     path = harness.restart()
     assert path.journal.unreadable == 1 and path.replayed == 2
     assert harness.engine.st.cond[H[Hazard.GAS]][harness.table.index["gas-201"]] > 0  # the readable one
+
+
+def test_a_checkpoint_drops_a_long_journal_in_short_transactions(harness: Harness) -> None:
+    from gridwatch.alarm import JOURNAL_PRUNE_ENTRIES
+
+    t = harness.clock()
+    n = 3 * JOURNAL_PRUNE_ENTRIES + 2
+    for i in range(n):
+        harness.readings([("gas-201", t - 100 + i, {"lel_pct": 1.0})], seq0=i + 1)
+    pruned: list[int] = []
+    prune = harness.path.journal.prune
+    harness.path.journal.prune = lambda limit: pruned.append(prune(limit)) or pruned[-1]  # type: ignore[method-assign]
+    harness.path.checkpoint()
+    harness.path.writer.call("idle", lambda: None)  # queued behind the prune jobs
+    for _ in range(50):  # each part queues the next behind what came in meanwhile
+        if pruned and pruned[-1] < JOURNAL_PRUNE_ENTRIES:
+            break
+        harness.path.writer.call("idle", lambda: None)
+    assert sum(pruned) == n and max(pruned) == JOURNAL_PRUNE_ENTRIES and len(pruned) == 4
+    with harness.path.db.read() as c:
+        assert c.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 0
+    path = harness.restart()
+    assert path.replayed == 0  # everything was in the checkpoint
