@@ -27,13 +27,17 @@ whom, within what time, which escalations, and what must NOT happen).
 
   gridwatch scenario list                          the bundled library
   gridwatch scenario run --all                     run the library on a fresh embedded service each
+  gridwatch scenario run --all --in-process        ... or on the alarm core in memory (milliseconds each)
   gridwatch scenario run FILE... --junit out.xml   also write JUnit XML
   gridwatch scenario run FILE --url http://127.0.0.1:8000 --mqtt mqtt://127.0.0.1:1883 \\
       --token $GRIDWATCH_ADMIN_TOKEN               against a running `gridwatch run --clock manual`
 
 Without --url each scenario gets a service of its own (embedded broker, manual clock,
-a temporary data directory), so hours of scenario time take seconds. Against a running
-service scenarios share its state: use distinct devices, or expect earlier alerts.
+a temporary data directory), so hours of scenario time take seconds. --in-process plays
+each on a fresh alarm core in memory instead: the ingest's decoding, the rules, the
+alert side and escalation on a manual clock, without broker, API, SQLite or delivery.
+Against a running service scenarios share its state: use distinct devices, or expect
+earlier alerts.
 Exit status: 0 when every scenario passed, 1 when one failed, 2 for a bad file.
 The format: simulators/scenarios/README.md.
 """
@@ -52,6 +56,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("files", nargs="*", type=Path, metavar="FILE")
     run.add_argument("--all", action="store_true", help="the whole bundled library")
     run.add_argument("--url", help="API of a running service on the manual clock")
+    run.add_argument("--in-process", action="store_true",
+                     help="play each on the alarm core in memory (no broker, API or database)")
     run.add_argument("--mqtt", help="its broker, mqtt://[user@]host:port or mqtts:// (with --url)")
     add_mqtt_flags(run)
     run.add_argument("--token", help="its admin token (with --url; default: $GRIDWATCH_ADMIN_TOKEN)")
@@ -142,7 +148,16 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     results: list[Result] = []
-    if args.url:
+    if args.in_process and (args.url or args.mqtt):
+        print("gridwatch scenario run: --in-process takes no --url or --mqtt", file=sys.stderr)
+        return 2
+    if args.in_process:
+        from gridwatch.in_process import InProcessDriver  # noqa: PLC0415
+
+        for item in loaded:
+            results.append(Runner(InProcessDriver(item.site_path)).run(item))
+            _progress(results[-1], args.quiet)
+    elif args.url:
         import os  # noqa: PLC0415
 
         args.token = args.token or os.environ.get("GRIDWATCH_ADMIN_TOKEN")

@@ -1,15 +1,22 @@
 """Scenarios: a timeline of events on named devices and the outcome expected of the
-service, as a YAML file; a runner that drives a service on the manual clock through
-its MQTT broker and API and reports pass or fail per expectation (table, JUnit XML).
+service, as a YAML file; a runner that plays one against a service on the manual
+clock and reports pass or fail per expectation (table, JUnit XML).
 
 Layer: adapter (MQTT with paho, the API with httpx). The format is documented in
 ``simulators/scenarios/README.md``; the bundled library is ``simulators/scenarios/*.yaml``.
 
+The scenario logic (expanding the events, the people's actions, checking the
+expectations) is :class:`Runner`'s; how it reaches the service is a :class:`Driver`:
+:class:`HttpDriver` publishes to the service's MQTT broker and calls its API (a whole
+running service), ``gridwatch.in_process.InProcessDriver`` calls the alarm core in
+memory (no broker, no SQLite, no threads).
+
 Time: a scenario starts at the service's (manual) clock when it begins; each event's
 ``at`` is seconds after that. The runner moves the clock to each event's time
-(``POST /api/clock``, which also runs the absence sweep and the escalation), publishes
-the event with that time as ``ts``, waits until the ingest has taken every message,
-and at the end moves the clock to ``duration_s`` and checks the expectations.
+(which also runs the absence sweep and the escalation), publishes the event with that
+time as ``ts``, waits until the service has taken every message (which sweeps again at
+the same time), and at the end moves the clock to ``duration_s`` and checks the
+expectations.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
 import orjson
@@ -208,7 +215,8 @@ class Expect(_M):
     after_s: float = Field(default=0.0, ge=0, description="raised no earlier than this")
     timeline: list[str] = Field(default_factory=list, description="actions its timeline must have")
     not_timeline: list[str] = Field(default_factory=list, description="actions it must not have")
-    data: dict[str, Any] = Field(default_factory=dict, description="alert data keys and values")
+    fields: dict[str, Any] = Field(default_factory=dict, description=(
+        "values of the alert's fields by dotted path (escalation.level, facts.kind, ...)"))
     told: list[str] = Field(default_factory=list, description="people (ids) it reached")
     not_told: list[str] = Field(default_factory=list, description="people it must not reach")
     count: int | None = Field(default=None, ge=0, description="how many matching alerts")
@@ -509,14 +517,90 @@ def expand(sc: Scenario, community: str) -> list[_Step]:
     return sorted(steps)
 
 
-class Runner:
-    """Drives one service through scenarios."""
+class Driver(Protocol):
+    """How a :class:`Runner` reaches a service on the manual clock. Every method that
+    changes something raises :class:`ScenarioError` with what the service answered
+    when it refuses."""
+
+    community: str
+
+    def now(self) -> float:
+        """The service's clock."""
+        ...
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock on (never back) and run the absence rules and the escalation
+        steps due then; returns the new time."""
+        ...
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """An MQTT message (QoS 1) to the service's ingest."""
+        ...
+
+    def settle(self) -> None:
+        """Wait until the service has taken everything published (then sweep, as
+        :meth:`advance` by 0 s)."""
+        ...
+
+    def act(self, alert_id: int, action: str, *, actor: str, note: str, outcome: str | None) -> None:
+        """A person's action on an alert (``ack``, ``on-site``, ``resolve``, ``close``)."""
+        ...
+
+    def away(self, household: str, away: bool) -> None:
+        """A household checks out as away, or back."""
+        ...
+
+    def maintenance(self, device: str, on: bool) -> None:
+        """A device into maintenance, or out."""
+        ...
+
+    def silence(self, spec: SilenceEv, starts_at: float) -> None:
+        """Set a silence or maintenance window."""
+        ...
+
+    def lift_silences(self) -> None:
+        """Lift every current silence."""
+        ...
+
+    def hush(self, device: str, note: str) -> None:
+        """Hush a sounding smoke alarm."""
+        ...
+
+    def alerts(self, device: str | None, hazard: str | None) -> list[dict[str, Any]]:
+        """Alerts (as the API shows them) of a device and/or hazard, newest first."""
+        ...
+
+    def dead_letters(self) -> dict[str, int]:
+        """Dead letters counted so far, by reason."""
+        ...
+
+    def told(self, alert_id: int) -> set[str]:
+        """Everybody a notice of the alert was addressed to."""
+        ...
+
+    def timeline(self, alert_id: int) -> list[str]:
+        """The actions on the alert's timeline, in order."""
+        ...
+
+    def capabilities(self) -> set[str]:
+        """What the service has (``alerts``, ``silences``, ``escalation``)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the service."""
+        ...
+
+
+class HttpDriver:
+    """A running service: MQTT to its broker (paho), its API (httpx), its manual clock
+    moved with ``POST /api/clock``."""
 
     def __init__(self, target: Target, *, settle_timeout_s: float = 30.0) -> None:
         """Connects to the broker (raises ScenarioError when it cannot)."""
-        self.t = target
+        self.community = target.community
         self.settle_timeout_s = min(settle_timeout_s, 120.0)
         self._now: float | None = None
+        self._received: int | None = None
         self.http = httpx.Client(base_url=target.api, timeout=15,
                                  headers={"Authorization": f"Bearer {target.token}"})
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-scenario-{id(self)}")
@@ -535,38 +619,124 @@ class Runner:
         self.client.loop_stop()
         self.http.close()
 
-    # -- the service -------------------------------------------------------------------
-
     def _health(self) -> dict[str, Any]:
         r = self.http.get("/api/health")
         r.raise_for_status()
         return dict(r.json())
 
+    def now(self) -> float:
+        """The service's clock (and, from here on, its ingest's count is the baseline)."""
+        health = self._health()
+        self._received = int(health["ingest"]["received"])
+        self._now = float(health["time"])
+        return self._now
+
     def _clock(self, advance_s: float, received: int | None = None) -> float:
         self._now = advance(self.http, advance_s, received=received, wait_s=self.settle_timeout_s)
         return self._now
 
-    def _advance_to(self, ts: float) -> float:
-        now = self._now if self._now is not None else float(self._health()["time"])
-        return self._clock(ts - now)
+    def advance(self, seconds: float) -> float:
+        """``POST /api/clock``."""
+        return self._clock(seconds)
 
-    def _wait_received(self, count: int) -> None:
-        self._clock(0.0, count)
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 and count it."""
+        if self._received is None:
+            self.now()
+        self.client.publish(topic, payload, qos=1)
+        self._received = (self._received or 0) + 1
 
-    def _alerts(self, match: AlertMatch, since: float) -> list[dict[str, Any]]:
+    def settle(self) -> None:
+        """``POST /api/clock`` by 0 s once the ingest has taken every message published."""
+        self._clock(0.0, self._received)
+
+    def _post(self, what: str, path: str, body: dict[str, Any], ok: int = 200) -> None:
+        r = self.http.post(path, json=body)
+        if r.status_code != ok:
+            raise ScenarioError(f"{what} answered {r.status_code}: {r.text[:200]}")
+
+    def act(self, alert_id: int, action: str, *, actor: str, note: str, outcome: str | None) -> None:
+        """``POST /api/alerts/{id}/{action}``."""
+        body: dict[str, Any] = {"actor": actor, "note": note}
+        if outcome:
+            body["outcome"] = outcome
+        self._post(action, f"/api/alerts/{alert_id}/{action}", body)
+
+    def away(self, household: str, away: bool) -> None:
+        """``POST /api/households/{id}/away``."""
+        self.http.post(f"/api/households/{household}/away", json={"away": away}).raise_for_status()
+
+    def maintenance(self, device: str, on: bool) -> None:
+        """``POST /api/devices/{id}/maintenance``."""
+        self.http.post(f"/api/devices/{device}/maintenance", json={"on": on}).raise_for_status()
+
+    def silence(self, spec: SilenceEv, starts_at: float) -> None:
+        """``POST /api/silences``."""
+        body = spec.model_dump(exclude={"starts_in_s"})
+        body["starts_at"] = str(starts_at)
+        self._post("silence", "/api/silences", body, ok=201)
+
+    def lift_silences(self) -> None:
+        """``DELETE /api/silences/{id}`` for each current one."""
+        for s in self.http.get("/api/silences").json().get("items", []):
+            self.http.delete(f"/api/silences/{s['id']}").raise_for_status()
+
+    def hush(self, device: str, note: str) -> None:
+        """``POST /api/devices/{id}/hush``."""
+        self._post("hush", f"/api/devices/{device}/hush", {"note": note})
+
+    def alerts(self, device: str | None, hazard: str | None) -> list[dict[str, Any]]:
+        """``GET /api/alerts``."""
         params: dict[str, Any] = {"limit": 1000}
-        if match.device:
-            params["device"] = match.device
-        if match.hazard:
-            params["kind"] = match.hazard
+        if device:
+            params["device"] = device
+        if hazard:
+            params["kind"] = hazard
         r = self.http.get("/api/alerts", params=params)
         r.raise_for_status()
-        return [a for a in r.json()["items"] if a["raised_at"] >= since - 1e-6]
+        return list(r.json()["items"])
 
-    def _dead_letters(self) -> dict[str, int]:
+    def dead_letters(self) -> dict[str, int]:
+        """``GET /api/dead-letters``' counts."""
         r = self.http.get("/api/dead-letters", params={"limit": 1})
         r.raise_for_status()
         return dict(r.json()["counts"])
+
+    def told(self, alert_id: int) -> set[str]:
+        """The recipients of every notification attempt of the alert."""
+        n = self.http.get(f"/api/alerts/{alert_id}/notifications", params={"limit": 1000}).json()
+        return {x["recipient"] for x in n.get("items", [])}
+
+    def timeline(self, alert_id: int) -> list[str]:
+        """``GET /api/alerts/{id}``'s timeline."""
+        return [x["action"] for x in self.http.get(f"/api/alerts/{alert_id}").json().get("timeline", [])]
+
+    def capabilities(self) -> set[str]:
+        """From the service's OpenAPI paths."""
+        caps = {"alerts"}
+        paths = self.http.get("/openapi.json").json().get("paths", {})
+        if any(p.startswith("/api/silences") for p in paths):
+            caps.add("silences")
+        if any(p.endswith("/notifications") for p in paths):
+            caps.add("escalation")
+        return caps
+
+
+class Runner:
+    """Plays scenarios against one service, through a :class:`Driver`."""
+
+    def __init__(self, target: Target | Driver, *, settle_timeout_s: float = 30.0) -> None:
+        """A :class:`Target` gets an :class:`HttpDriver` (which connects to its broker
+        and raises ScenarioError when it cannot)."""
+        self.d: Driver = (HttpDriver(target, settle_timeout_s=settle_timeout_s)
+                          if isinstance(target, Target) else target)
+
+    def close(self) -> None:
+        """Let go of the service."""
+        self.d.close()
+
+    def _alerts(self, match: AlertMatch, since: float) -> list[dict[str, Any]]:
+        return [a for a in self.d.alerts(match.device, match.hazard) if a["raised_at"] >= since - 1e-6]
 
     # -- one scenario ------------------------------------------------------------------
 
@@ -576,24 +746,21 @@ class Runner:
         result = Result(loaded.path, sc.name)
         t0 = time.monotonic()
         try:
-            self._now = None
             if sc.start_local:
-                self._advance_to(self._next_local(sc.start_local, loaded))
-            health = self._health()
-            start = self._now = float(health["time"])
-            received = int(health["ingest"]["received"])
-            dead0 = self._dead_letters()
-            steps = expand(sc, self.t.community)
+                self.d.advance(self._next_local(sc.start_local, loaded) - self.d.now())
+            start = now = self.d.now()
+            dead0 = self.d.dead_letters()
+            steps = expand(sc, self.d.community)
             i = 0
             while i < len(steps):
                 at = steps[i].at
-                self._advance_to(start + at)
+                now = self.d.advance(start + at - now)
                 published = False
                 while i < len(steps) and steps[i].at == at:
                     s = steps[i]
                     if s.kind == "action":
                         if published:  # earlier messages of this instant first
-                            self._wait_received(received)
+                            self.d.settle()
                             published = False
                         assert s.event is not None
                         self._action(s.event, start)
@@ -602,14 +769,13 @@ class Runner:
                         if s.kind == "state" and s.skew is not None:
                             payload = orjson.dumps({**orjson.loads(payload),
                                                     "ts": start + at + s.skew})
-                        self.client.publish(s.topic, payload, qos=1)
+                        self.d.publish(s.topic, payload)
                         published = True
-                        received += 1
                     i += 1
                 if published:
-                    self._wait_received(received)
-            self._advance_to(start + sc.duration_s)
-            caps = self._capabilities()
+                    self.d.settle()
+            self.d.advance(start + sc.duration_s - now)
+            caps = self.d.capabilities()
             for e in sc.expect:
                 t = time.monotonic()
                 out = self._check(e, start, dead0, caps)
@@ -625,7 +791,7 @@ class Runner:
         from datetime import datetime, timedelta  # noqa: PLC0415
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-        now = datetime.fromtimestamp(float(self._health()["time"]), ZoneInfo(loaded.timezone))
+        now = datetime.fromtimestamp(self.d.now(), ZoneInfo(loaded.timezone))
         h, m = (int(x) for x in hhmm.split(":"))
         target = now.replace(hour=h, minute=m, second=0, microsecond=0)
         if target <= now:
@@ -633,55 +799,36 @@ class Runner:
         return target.timestamp()
 
     def _action(self, ev: Event, start: float) -> None:
+        try:
+            self._do(ev, start)
+        except ScenarioError as exc:
+            raise ScenarioError(f"at {ev.at:g} s: {exc}") from None
+
+    def _do(self, ev: Event, start: float) -> None:
         if ev.act is not None:
             a = ev.act
             found = [x for x in self._alerts(AlertMatch(device=a.device, hazard=a.hazard), start)
                      if x["status"] in ("raised", "acknowledged", "on_site", "resolved")]
             if not found:
-                raise ScenarioError(f"at {ev.at:g} s: no open alert on {a.device} to {a.action}")
-            body: dict[str, Any] = {"actor": a.actor, "note": a.note}
-            if a.outcome:
-                body["outcome"] = a.outcome
-            r = self.http.post(f"/api/alerts/{found[0]['id']}/{a.action}", json=body)
-            if r.status_code != 200:
-                raise ScenarioError(f"at {ev.at:g} s: {a.action} answered {r.status_code}: {r.text[:200]}")
+                raise ScenarioError(f"no open alert on {a.device} to {a.action}")
+            self.d.act(int(found[0]["id"]), a.action, actor=a.actor, note=a.note, outcome=a.outcome)
         elif ev.away is not None:
-            r = self.http.post(f"/api/households/{ev.away.household}/away",
-                               json={"away": ev.away.away})
-            r.raise_for_status()
+            self.d.away(ev.away.household, ev.away.away)
         elif ev.maintenance is not None:
-            r = self.http.post(f"/api/devices/{ev.maintenance.device}/maintenance",
-                               json={"on": ev.maintenance.enabled})
-            r.raise_for_status()
+            self.d.maintenance(ev.maintenance.device, ev.maintenance.enabled)
         elif ev.silence is not None:
-            body = ev.silence.model_dump(exclude={"starts_in_s"})
-            body["starts_at"] = str(start + ev.at + ev.silence.starts_in_s)
-            r = self.http.post("/api/silences", json=body)
-            if r.status_code != 201:
-                raise ScenarioError(f"at {ev.at:g} s: silence answered {r.status_code}: {r.text[:200]}")
+            self.d.silence(ev.silence, start + ev.at + ev.silence.starts_in_s)
         elif ev.hush is not None:
-            r = self.http.post(f"/api/devices/{ev.hush.device}/hush", json={"note": ev.note})
-            if r.status_code != 200:
-                raise ScenarioError(f"at {ev.at:g} s: hush answered {r.status_code}: {r.text[:200]}")
+            self.d.hush(ev.hush.device, ev.note)
         elif ev.lift_silences:
-            for s in self.http.get("/api/silences").json().get("items", []):
-                self.http.delete(f"/api/silences/{s['id']}").raise_for_status()
-
-    def _capabilities(self) -> set[str]:
-        caps = {"alerts"}
-        paths = self.http.get("/openapi.json").json().get("paths", {})
-        if any(p.startswith("/api/silences") for p in paths):
-            caps.add("silences")
-        if any(p.endswith("/notifications") for p in paths):
-            caps.add("escalation")
-        return caps
+            self.d.lift_silences()
 
     def _check(self, e: Expect, start: float, dead0: dict[str, int], caps: set[str]) -> Outcome:
         name = e.title()
         if e.needs and e.needs not in caps:
             return Outcome(name, "skip", f"the service has no {e.needs}")
         if e.dead_letters is not None:
-            now = self._dead_letters()
+            now = self.d.dead_letters()
             bad = {k: (now.get(k, 0) - dead0.get(k, 0), v) for k, v in e.dead_letters.items()
                    if now.get(k, 0) - dead0.get(k, 0) != v}
             if bad:
@@ -728,19 +875,31 @@ class Runner:
             out.append(f"raised at +{rel:.0f} s, before +{e.after_s:g} s")
         if e.within_s is not None and rel > e.after_s + e.within_s + 1e-6:
             out.append(f"raised at +{rel:.0f} s, later than +{e.after_s + e.within_s:g} s")
-        for k, v in e.data.items():
-            if a.get("data", {}).get(k) != v:
-                out.append(f"data.{k} = {a.get('data', {}).get(k)!r} (expected {v!r})")
+        for path, want in e.fields.items():
+            got = field_at(a, path)
+            if got != want:
+                out.append(f"{path} = {'(none)' if got is _MISSING else repr(got)} (expected {want!r})")
         if e.told or e.not_told:
-            n = self.http.get(f"/api/alerts/{a['id']}/notifications", params={"limit": 1000}).json()
-            told = {x["recipient"] for x in n.get("items", [])}
-            told |= set((n.get("escalation") or {}).get("told") or [])
+            told = self.d.told(int(a["id"]))
             out += _has_and_lacks(told, e.told, e.not_told, f"told {sorted(told)}")
         if e.timeline or e.not_timeline:
-            tl = self.http.get(f"/api/alerts/{a['id']}").json().get("timeline", [])
-            actions = [x["action"] for x in tl]
+            actions = self.d.timeline(int(a["id"]))
             out += _has_and_lacks(set(actions), e.timeline, e.not_timeline, f"timeline {actions}")
         return out
+
+
+_MISSING: Any = object()
+
+
+def field_at(d: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of an alert's dict (``escalation.level``); a missing
+    key anywhere on the way gives a sentinel that equals nothing a scenario can write."""
+    cur: Any = d
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return _MISSING
+        cur = cur[part]
+    return cur
 
 
 def _has_and_lacks(got: set[str], must: list[str], must_not: list[str], what: str) -> list[str]:
@@ -765,5 +924,5 @@ def run_all(target: Target, files: list[Loaded]) -> Iterator[Result]:
         runner.close()
 
 
-__all__ = ["Expect", "Loaded", "Result", "Runner", "Scenario", "ScenarioError", "Target",
-           "bundled", "expand", "junit_xml", "load_scenario", "run_all", "table"]
+__all__ = ["Driver", "Expect", "HttpDriver", "Loaded", "Result", "Runner", "Scenario", "ScenarioError",
+           "Target", "bundled", "expand", "field_at", "junit_xml", "load_scenario", "run_all", "table"]

@@ -1,7 +1,9 @@
-"""The scenario library, run in CI: every bundled scenario on a fresh embedded service
-(its own broker, the manual clock), a scenario with wrong expectations failing with its
-reasons (table, JUnit XML, exit status), and the library driving a separately started
-``gridwatch run --clock manual`` on a real Mosquitto."""
+"""The scenario library end to end: a handful of bundled scenarios, each on a fresh
+embedded service (its own broker, the API, SQLite, the manual clock), chosen for what
+only the whole service does; a scenario with wrong expectations failing with its
+reasons (table, JUnit XML, exit status), embedded and in process; and the library
+driving a separately started ``gridwatch run --clock manual`` on a real Mosquitto.
+Every bundled scenario runs in process in ``tests/unit/scenarios/``."""
 
 from __future__ import annotations
 
@@ -17,8 +19,22 @@ from simulators.scenario import SITES_DIR, Runner, bundled, load_scenario, table
 from tests.integration.harness import ROOT, ServiceProcess
 from tests.servers import MosquittoServer
 
+# What each needs of the whole service (the rest of the library runs only in process).
+END_TO_END = {
+    "duplicate_delivery": "one message delivered twice by the broker, decoded by the MQTT ingest",
+    "z2m_door_battery_and_availability": "Zigbee2MQTT state and availability topics through the broker; "
+                                         "an acknowledgement over HTTP",
+    "escalation_full_chain": "escalation to the community head, notices through the dispatcher "
+                             "and the notifications endpoint",
+    "lifecycle_to_closed": "acknowledge, on site, resolve and close over HTTP",
+    "maintenance_window_ends": "a maintenance window set over HTTP, kept in SQLite, ending",
+    "smoke_hush_rearms": "a hush over HTTP, re-armed by the sweep",
+    "welfare_away": "a household away over HTTP; a start at a local time",
+    "maintenance_mode": "maintenance mode over HTTP, journaled",
+}
 
-@pytest.mark.parametrize("path", bundled(), ids=lambda p: p.stem)
+
+@pytest.mark.parametrize("path", [p for p in bundled() if p.stem in END_TO_END], ids=lambda p: p.stem)
 def test_bundled_scenario(path):
     loaded = load_scenario(path)
     with embedded_service(loaded.site_path) as target:
@@ -66,11 +82,16 @@ def gridwatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-def test_wrong_expectations_fail_with_their_reasons(tmp_path):
+def test_the_end_to_end_scenarios_exist():
+    assert {p.stem for p in bundled()} >= set(END_TO_END)
+
+
+@pytest.mark.parametrize("how", [[], ["--in-process"]], ids=["embedded", "in-process"])
+def test_wrong_expectations_fail_with_their_reasons(tmp_path, how):
     path = tmp_path / "wrong.yaml"
     path.write_text(WRONG.replace("name: Wrong", f"site: {SITES_DIR / 'small.yaml'}\nname: Wrong"))
     junit = tmp_path / "out.xml"
-    p = gridwatch("scenario", "run", str(path), "--junit", str(junit))
+    p = gridwatch("scenario", "run", str(path), "--junit", str(junit), *how)
     assert p.returncode == 1, p.stdout + p.stderr
     out = p.stdout
     assert "FAIL  Wrong on purpose" in out
