@@ -11,7 +11,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, ReportCategory
+from alerts.model import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    Outcome,
+    RepairTicket,
+    ReportCategory,
+    Source,
+)
 from alerts.rules.types import FAULTS, LIFE_SAFETY, SEVERITY_RANK, Severity, Transition
 from sensors.errors import GridWatchError
 
@@ -49,11 +57,11 @@ DEFAULT_FLAP = FlapPolicy()
 
 def _toggle(alert: Alert, ts: float, flap: FlapPolicy) -> AlertEvent | None:
     """Record one toggle; returns a ``flapping`` event the first time the alert flaps."""
-    recent = [x for x in alert.data.get("toggles", []) if ts - x <= flap.window_s]
+    recent = [x for x in alert.flap.toggles if ts - x <= flap.window_s]
     recent.append(ts)
-    alert.data["toggles"] = recent[-2 * flap.toggles:]
-    if len(recent) >= flap.toggles and not alert.data.get("flapping"):
-        alert.data["flapping"] = True
+    alert.flap.toggles = recent[-2 * flap.toggles:]
+    if len(recent) >= flap.toggles and not alert.flap.flapping:
+        alert.flap.flapping = True
         return AlertEvent(alert.id, ts, "system", "flapping",
                           f"{len(recent)} changes in {flap.window_s:.0f} s")
     return None
@@ -99,7 +107,7 @@ def apply_transition(
                 device_id=device_id, place_id=place_id, grid_id=grid_id, assignee=assignee,
                 raised_at=t.ts, updated_at=now, value=value, detail=t.detail,
             )
-            alert.data["toggles"] = [t.ts]
+            alert.flap.toggles = [t.ts]
             return alert, [AlertEvent(0, now, "system", "raised", "", _ev(t))]
         events: list[AlertEvent] = []
         alert = replace(existing.copy(), updated_at=now)
@@ -126,7 +134,7 @@ def apply_transition(
     if flapped is not None:
         events.append(flapped)
     if (existing.status is AlertStatus.RAISED and t.hazard not in LIFE_SAFETY
-            and not alert.data.get("flapping")):
+            and not alert.flap.flapping):
         # Nobody acted and the condition went away: resolved by itself, on the record.
         alert.status, alert.outcome = AlertStatus.RESOLVED, Outcome.CLEARED_BY_ITSELF
         events.append(AlertEvent(existing.id, now, "system", "resolved", "cleared by itself"))
@@ -208,7 +216,7 @@ def act(
     visit, 跟踪回访), ``note`` (adds to the timeline without changing the status).
 
     A ``device_fault`` outcome (the default when a device-fault alert is resolved)
-    opens a repair ticket for the property company in ``alert.data["repair_ticket"]``.
+    opens a repair ticket for the property company in ``alert.handling.repair_ticket``.
 
     Raises:
         LifecycleError: the action is unknown or not allowed in the alert's status,
@@ -235,16 +243,15 @@ def act(
         data["outcome"] = changed.outcome.value
         if helpers:
             data["helpers"] = list(helpers)
-            changed.data["helpers"] = list(helpers)
+            changed.handling.helpers = list(helpers)
         if changed.outcome is Outcome.DEVICE_FAULT:
-            changed.data["repair_ticket"] = {
-                "status": "open", "opened_at": now, "opened_by": actor,
-                "company": alert.facts.property_company, "device_id": alert.device_id,
-            }
+            changed.handling.repair_ticket = RepairTicket(
+                opened_at=now, opened_by=actor, company=alert.facts.property_company,
+                device_id=alert.device_id)
             data["repair_ticket"] = True
-    if action in ("acknowledge", "on_site") and "acknowledged_at" not in changed.data:
-        changed.data["acknowledged_at"] = now
-        changed.data["acknowledged_by"] = actor
+    if action in ("acknowledge", "on_site") and changed.handling.acknowledged_at is None:
+        changed.handling.acknowledged_at = now
+        changed.handling.acknowledged_by = actor
     return changed, AlertEvent(alert.id, now, actor, status.value if action in _TARGET else action,
                                note, data)
 
@@ -283,7 +290,7 @@ def report(
         data["photos"] = list(photos)
     if existing is not None:
         changed = replace(existing.copy(), updated_at=now)
-        changed.data["reports"] = int(existing.data.get("reports", 1)) + 1
+        changed.source.reports = max(existing.source.reports, 1) + 1
         if SEVERITY_RANK[severity] > SEVERITY_RANK[existing.severity]:
             changed.severity = severity
         return changed, AlertEvent(existing.id, now, reporter, "reported_again", note, data)
@@ -291,7 +298,6 @@ def report(
         id=0, key=report_key(place_id, category), hazard=category.value, severity=severity,
         status=AlertStatus.RAISED, active=True, device_id=None, place_id=place_id,
         grid_id=grid_id, assignee=assignee, raised_at=now, updated_at=now, detail="patrol",
-        data={"source": "patrol", "reporter": reporter, "reports": 1, "note": note,
-              "photos": list(photos)},
+        source=Source("patrol", reporter, 1, note, list(photos)),
     )
     return alert, AlertEvent(0, now, reporter, "raised", note, data)

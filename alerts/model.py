@@ -97,6 +97,48 @@ class Escalated:
 
 
 @dataclass(slots=True)
+class RepairTicket:
+    """A device fault for the property company (or maintenance) to repair (GB/T 45839
+    5.12)."""
+
+    status: str = "open"
+    opened_at: float = 0.0
+    opened_by: str = ""
+    company: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(slots=True)
+class Handling:
+    """What people did about the alert, beyond its status and timeline."""
+
+    acknowledged_at: float | None = None  # first acknowledged or marked on site
+    acknowledged_by: str | None = None
+    helpers: list[str] = field(default_factory=list)  # who helped resolve it
+    repair_ticket: RepairTicket | None = None
+
+
+@dataclass(slots=True)
+class Flap:
+    """A condition that keeps coming and going (:class:`alerts.lifecycle.FlapPolicy`)."""
+
+    toggles: list[float] = field(default_factory=list)  # recent raise/clear times
+    flapping: bool = False
+
+
+@dataclass(slots=True)
+class Source:
+    """Where an alert came from when not from a sensor: a patrol report (who, how many
+    times, the first note and photos) or the service itself."""
+
+    kind: str = "sensor"  # sensor, patrol or system
+    reporter: str | None = None
+    reports: int = 0
+    note: str = ""
+    photos: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Alert:
     """A hazard that needs a person.
 
@@ -120,8 +162,9 @@ class Alert:
         facts: where it is and who stands behind the place.
         incident: the incident it is part of, or the alerts that joined it.
         escalation: how far its escalation went.
-        data: what people and the lifecycle added (reports, photos, repair ticket,
-            flapping), JSON-serialisable.
+        handling: what people did beyond the status (acknowledged by, helpers, repair).
+        flap: whether it keeps coming and going.
+        source: where it came from when not from a sensor (a patrol report, the service).
 
     Whether its notices are held (a silence, a gateway outage) is not part of the
     alert: the mute stages (:mod:`alerts.mute`) decide that when a notice is due.
@@ -146,7 +189,9 @@ class Alert:
     facts: Facts = field(default_factory=Facts)
     incident: Incident = field(default_factory=Incident)
     escalation: Escalated = field(default_factory=Escalated)
-    data: dict[str, Any] = field(default_factory=dict)
+    handling: Handling = field(default_factory=Handling)
+    flap: Flap = field(default_factory=Flap)
+    source: Source = field(default_factory=Source)
 
     @property
     def is_open(self) -> bool:
@@ -158,43 +203,65 @@ class Alert:
         return asdict(self)
 
     def copy(self) -> Alert:
-        """A copy whose records and data can be changed without touching this one."""
-        return replace(self, facts=replace(self.facts, property_staff=list(self.facts.property_staff),
-                                           contacts=list(self.facts.contacts)),
-                       incident=replace(self.incident, children=list(self.incident.children)),
-                       escalation=replace(self.escalation, to=list(self.escalation.to)),
-                       data=dict(self.data))
+        """A copy whose records can be changed without touching this one."""
+        h = self.handling
+        return replace(
+            self,
+            facts=replace(self.facts, property_staff=list(self.facts.property_staff),
+                          contacts=list(self.facts.contacts)),
+            incident=replace(self.incident, children=list(self.incident.children)),
+            escalation=replace(self.escalation, to=list(self.escalation.to)),
+            handling=replace(h, helpers=list(h.helpers),
+                             repair_ticket=replace(h.repair_ticket) if h.repair_ticket else None),
+            flap=replace(self.flap, toggles=list(self.flap.toggles)),
+            source=replace(self.source, photos=list(self.source.photos)),
+        )
 
     def records(self) -> dict[str, Any]:
-        """The typed records and the data, as stored (one JSON document)."""
-        return {"facts": asdict(self.facts), "incident": asdict(self.incident),
-                "escalation": asdict(self.escalation), "data": self.data}
+        """The typed records, as stored (one JSON document)."""
+        return {name: asdict(getattr(self, name)) for name in RECORDS}
+
+
+# The typed records of an alert, by attribute name (each a dataclass, stored as JSON).
+RECORDS = ("facts", "incident", "escalation", "handling", "flap", "source")
 
 
 # Keys of the free-form data of alerts stored before the typed records: read once, moved
 # into the records (a data directory of an older version opens as it was).
 _OLD_FACT_KEYS = ("address", "address_en", "building_id", "compound_id", "kind", "duty", "backup",
                   "property_company", "property_staff", "contacts")
-_OLD_DROPPED = ("silenced_by", "inhibited_by", "release_at", "inhibits")
 
 
-def records_from(stored: dict[str, Any]) -> tuple[Facts, Incident, Escalated, dict[str, Any]]:
+def records_from(stored: dict[str, Any]) -> dict[str, Any]:
     """The records of a stored document (:meth:`Alert.records`, or the free-form data of
-    an older version)."""
-    if "facts" in stored and "data" in stored:
-        return (Facts(**stored["facts"]), Incident(**stored.get("incident") or {}),
-                Escalated(**stored.get("escalation") or {}), dict(stored["data"]))
-    data = dict(stored)
-    facts = Facts(**{k: data.pop(k) for k in _OLD_FACT_KEYS if k in data})
-    incident = Incident(parent=data.pop("grouped_into", None),
-                        children=[int(x) for x in data.pop("children", [])])
-    to = data.pop("escalated_to", [])
-    escalation = Escalated(level=int(data.pop("escalation_level", 0)), to=list(to),
-                           outside_grid=data.pop("escalated", None) == "outside_grid",
-                           overdue=bool(data.pop("overdue", False)))
-    for k in _OLD_DROPPED:
-        data.pop(k, None)
-    return facts, incident, escalation, data
+    an older version), as keyword arguments of :class:`Alert`."""
+    if "facts" in stored and "data" not in stored:
+        h = dict(stored.get("handling") or {})
+        ticket = h.pop("repair_ticket", None)
+        return {"facts": Facts(**stored["facts"]), "incident": Incident(**stored.get("incident") or {}),
+                "escalation": Escalated(**stored.get("escalation") or {}),
+                "handling": Handling(**h, repair_ticket=RepairTicket(**ticket) if ticket else None),
+                "flap": Flap(**stored.get("flap") or {}), "source": Source(**stored.get("source") or {})}
+    d = dict(stored.get("data") or {}) if "facts" in stored else dict(stored)
+    ticket = d.get("repair_ticket")
+    kind = str(d.get("source") or "sensor")
+    return {
+        "facts": Facts(**stored["facts"]) if "facts" in stored
+        else Facts(**{k: d[k] for k in _OLD_FACT_KEYS if k in d}),
+        "incident": Incident(**stored["incident"]) if "incident" in stored
+        else Incident(parent=d.get("grouped_into"), children=[int(x) for x in d.get("children", [])]),
+        "escalation": Escalated(**stored["escalation"]) if "escalation" in stored
+        else Escalated(level=int(d.get("escalation_level", 0)), to=list(d.get("escalated_to", [])),
+                       outside_grid=d.get("escalated") == "outside_grid",
+                       overdue=bool(d.get("overdue", False))),
+        "handling": Handling(acknowledged_at=d.get("acknowledged_at"), acknowledged_by=d.get("acknowledged_by"),
+                             helpers=list(d.get("helpers", [])),
+                             repair_ticket=RepairTicket(**ticket) if isinstance(ticket, dict) else None),
+        "flap": Flap(toggles=[float(x) for x in d.get("toggles", [])], flapping=bool(d.get("flapping"))),
+        "source": Source(kind=kind, reporter=d.get("reporter"), reports=int(d.get("reports", 0)),
+                         note=str(d.get("note", "")) if kind != "sensor" else "",
+                         photos=list(d.get("photos", []))),
+    }
 
 
 @dataclass(frozen=True, slots=True)

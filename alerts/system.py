@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import StrEnum
 
-from alerts.model import Alert, AlertEvent, AlertStatus, Outcome
+from alerts.model import Alert, AlertEvent, AlertStatus, Outcome, Source
 from alerts.rules.types import Severity
 
 
@@ -58,7 +58,7 @@ def system_transition(
             id=0, key=system_key(hazard), hazard=hazard.value, severity=severity,
             status=AlertStatus.RAISED, active=True, device_id=None, place_id=community_id,
             grid_id="", assignee=assignee, raised_at=now, updated_at=now, detail="system",
-            data={"source": "system", "note": note},
+            source=Source("system", note=note),
         )
         return alert, AlertEvent(0, now, "system", "raised", note, {})
     if existing is None or not existing.active:

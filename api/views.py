@@ -165,7 +165,6 @@ def alert_view(c: ApiContext, a: Alert, p: Principal) -> dict[str, Any]:
     d = a.to_dict()
     if not p.sees_personal(a.place_id):
         d["facts"] = redact(d["facts"])
-        d["data"] = redact(d["data"])
     d["suppression"] = c.alerts.suppression(a)
     d["assignee"] = worker_view(c, a.assignee)
     d["reading"] = current_reading(c, a.device_id, a.hazard)

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from alerts.model import Alert, AlertStatus, Facts, Outcome, ReportCategory
+from alerts.model import Alert, AlertStatus, Facts, Outcome, ReportCategory, Source
 from alerts.noise import Silence
 from alerts.notify.types import Notice, NoticeType
 from alerts.pipeline import AlarmCore
@@ -290,7 +290,7 @@ class AlarmPath:
                       active=True, device_id=None, place_id=community.id, grid_id="",
                       assignee=community.head or community.deputy, raised_at=now, updated_at=now,
                       detail="system", facts=Facts(address=community.name, address_en=community.name),
-                      data={"note": error[:200]})
+                      source=Source("system", note=error[:200]))
         people: list[Recipient] = []
         for wid in (community.head, community.deputy):
             w = self.index.workers.get(wid) if wid else None

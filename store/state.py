@@ -108,13 +108,8 @@ def _row_to_alert(r: Sequence[Any]) -> Alert:
         id=r[0], key=r[1], hazard=r[2], severity=Severity(r[3]), status=AlertStatus(r[4]),
         active=bool(r[5]), device_id=r[6], place_id=r[7], grid_id=r[8], assignee=r[9],
         raised_at=r[10], updated_at=r[11], cleared_at=r[12], value=r[13], detail=r[14],
-        outcome=Outcome(r[15]) if r[15] else None, **_records(orjson.loads(r[16])),
+        outcome=Outcome(r[15]) if r[15] else None, **records_from(orjson.loads(r[16])),
     )
-
-
-def _records(stored: dict[str, Any]) -> dict[str, Any]:
-    facts, incident, escalation, data = records_from(stored)
-    return {"facts": facts, "incident": incident, "escalation": escalation, "data": data}
 
 
 class StateStore:

@@ -35,7 +35,9 @@ _ALERT_EXAMPLE = {
     "escalation": {"level": 0, "to": [], "outside_grid": False, "overdue": False},
     "suppression": {"silenced_by": 3, "inhibited_by": None, "until": 1767229200.0,
                     "note": "#3 by w-g1: 更换烟感"},
-    "data": {"toggles": [1767225600.0]},
+    "handling": {"acknowledged_at": None, "acknowledged_by": None, "helpers": [], "repair_ticket": None},
+    "flap": {"toggles": [1767225600.0], "flapping": False},
+    "source": {"kind": "sensor", "reporter": None, "reports": 0, "note": "", "photos": []},
 }
 
 

@@ -27,7 +27,7 @@ def test_toggling_sensor_stays_one_alert_marked_flapping():
                                  recent=cleared, **KW)
         actions += [e.action for e in ev]
         assert a.id == 7, "reopened, never a second alert"
-    assert a.data["flapping"] is True and a.status is AlertStatus.RAISED
+    assert a.flap.flapping is True and a.status is AlertStatus.RAISED
     assert actions.count("flapping") == 1
     assert actions[:3] == ["cleared", "resolved", "reopened"]
     # once flapping it no longer resolves itself on every clear
@@ -48,12 +48,12 @@ def test_every_action_records_who_when_note_photos():
     a, _ = apply_transition(None, t(Severity.WARNING, 0.0), now=0.0, **KW)
     a, e = act(a, "acknowledge", actor="w-g1", now=5.0, note="coming", photos=["p/1.jpg"])
     assert (e.actor, e.ts, e.note, e.data["photos"]) == ("w-g1", 5.0, "coming", ["p/1.jpg"])
-    assert a.data["acknowledged_by"] == "w-g1" and a.data["acknowledged_at"] == 5.0
+    assert a.handling.acknowledged_by == "w-g1" and a.handling.acknowledged_at == 5.0
     a, e = act(a, "note", actor="w-g1", now=6.0, note="valve found")
     assert a.status is AlertStatus.ACKNOWLEDGED and e.action == "note"
     a, e = act(a, "resolve", actor="w-g1", now=7.0, helpers=["property", "police"],
                outcome=Outcome.REAL_HAZARD)
-    assert e.data["helpers"] == ["property", "police"] and "repair_ticket" not in a.data
+    assert e.data["helpers"] == ["property", "police"] and a.handling.repair_ticket is None
     a, e = act(a, "follow_up", actor="w-g1", now=8.0, note="visited, dry")
     assert a.status is AlertStatus.CLOSED and e.action == "closed"
 
@@ -63,7 +63,8 @@ def test_device_fault_opens_a_repair_ticket_for_the_property_company():
     a.facts.property_company = "pc1"
     a, e = act(a, "resolve", actor="w-g1", now=9.0)
     assert a.outcome is Outcome.DEVICE_FAULT and e.data["repair_ticket"] is True
-    assert a.data["repair_ticket"]["company"] == "pc1" and a.data["repair_ticket"]["status"] == "open"
+    ticket = a.handling.repair_ticket
+    assert ticket is not None and ticket.company == "pc1" and ticket.status == "open"
 
 
 def test_life_safety_cleared_by_itself_still_needs_a_person():
@@ -84,7 +85,7 @@ def test_patrol_report_follows_the_same_lifecycle():
     a.id = 1
     b, e = report(a, ReportCategory.ILLEGAL_WIRING, place_id="b1-u1", grid_id="g1", assignee="w-g1",
                   severity=Severity.CRITICAL, reporter="w-g1a", note="still there", now=200.0)
-    assert b.id == 1 and b.data["reports"] == 2 and b.severity is Severity.CRITICAL
+    assert b.id == 1 and b.source.reports == 2 and b.source.reporter == "w-g1" and b.severity is Severity.CRITICAL
     assert e.action == "reported_again"
     b, _ = act(b, "on_site", actor="w-g1", now=300.0)
     b, _ = act(b, "resolve", actor="w-g1", now=400.0, helpers=["pc1"])
