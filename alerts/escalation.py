@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
@@ -187,8 +187,10 @@ class AlertAccess(Protocol):
         """The alert as it is now."""
         ...
 
-    def annotate(self, alert_id: int, event: AlertEvent, *, escalation: Escalated | None = None) -> None:
-        """Add ``event`` to the alert's timeline (and how far its escalation went)."""
+    def annotate(self, alert_id: int, event: AlertEvent, *,
+                 escalation: Callable[[Escalated], Escalated] | None = None) -> None:
+        """Add ``event`` to the alert's timeline (and change what it shows of its
+        escalation, applied to the alert as stored)."""
         ...
 
     @property
@@ -353,9 +355,6 @@ class EscalationEngine:
     # -- inside ------------------------------------------------------------------------
 
     def _start(self, alert: Alert, now: float) -> None:
-        # The alert as it is now: changes of the same round (an incident it joined, a
-        # silence that matched) are saved before anyone hears of them.
-        alert = self.alerts.get(alert.id) or alert
         state = EscalationState(alert.id, started_at=now)  # steps count from when it was raised
         self._states[alert.id] = state
         self._run(alert, state, now)
@@ -451,13 +450,11 @@ class EscalationEngine:
                 sent += self._send(alert, NoticeType.ESCALATION, new, now,
                                    f"not acknowledged in {int(step.after_s)} s: "
                                    + ", ".join(step.notify), level)
-                current = (self.alerts.get(alert.id) or alert).escalation
                 self.alerts.annotate(alert.id, AlertEvent(
                     alert.id, now, "system", "escalated",
                     f"not acknowledged in {int(step.after_s)} s",
                     {"level": level, "levels": list(step.notify), "recipients": new}),
-                    escalation=replace(current, level=level, to=list(step.notify),
-                                       outside_grid=current.outside_grid or bool(OUTSIDE_GRID & set(step.notify))))
+                    escalation=_stepped(level, step.notify))
             if (policy.repeat_s and state.told and state.repeats < policy.repeat_max
                     and now >= state.last_notice_at + policy.repeat_s):
                 state.repeats += 1
@@ -471,10 +468,9 @@ class EscalationEngine:
             ids = self._ids(alert, [*policy.overdue_notify, "worker"], now)
             sent += self._send(alert, NoticeType.OVERDUE, ids, now,
                                "not resolved by the deadline", state.next_step - 1)
-            current = (self.alerts.get(alert.id) or alert).escalation
             self.alerts.annotate(alert.id, AlertEvent(
                 alert.id, now, "system", "overdue", "not resolved by the deadline",
-                {"recipients": ids}), escalation=replace(current, overdue=True))
+                {"recipients": ids}), escalation=lambda e: replace(e, overdue=True))
         if changed:
             self.book.save(state)
         return sent
@@ -558,9 +554,16 @@ class EscalationEngine:
             state.last_notice_at = now
         if not people:
             return 0
-        current = self.alerts.get(alert.id) or alert
-        self.notifier.submit(Notice(current, kind, tuple(people), now, reason, max(level, 0)))
+        self.notifier.submit(Notice(alert, kind, tuple(people), now, reason, max(level, 0)))
         return 1
+
+
+def _stepped(level: int, levels: Sequence[str]) -> Callable[[Escalated], Escalated]:
+    """What an alert shows after an escalation step (applied to the alert as stored)."""
+    def change(e: Escalated) -> Escalated:
+        return replace(e, level=level, to=list(levels),
+                       outside_grid=e.outside_grid or bool(OUTSIDE_GRID & set(levels)))
+    return change
 
 
 __all__ = [

@@ -268,15 +268,17 @@ class AlertService:
         """The alert as it is now."""
         return self._get(alert_id)
 
-    def annotate(self, alert_id: int, event: AlertEvent, *, escalation: Escalated | None = None) -> None:
-        """Add ``event`` to an alert's timeline and, from the escalation engine, how far
-        its escalation went; listeners hear of it."""
+    def annotate(self, alert_id: int, event: AlertEvent, *,
+                 escalation: Callable[[Escalated], Escalated] | None = None) -> None:
+        """Add ``event`` to an alert's timeline and, from the escalation engine, change
+        what it shows of its escalation (``escalation`` gets the record as stored, so a
+        step never undoes another); listeners hear of it."""
         with self._lock:
             alert = self._get(alert_id)
             if alert is None:
                 return
             if escalation is not None:
-                alert.escalation = escalation
+                alert.escalation = escalation(alert.escalation)
             saved = self._save(alert, [event])
         self._emit(AlertChange(saved, (event,), False))
 
