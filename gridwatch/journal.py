@@ -42,6 +42,7 @@ LIVE_KEY = "live.snapshot"
 UPTO_KEY = "rules.journal_upto"
 
 Availability = list[tuple[int, bool, float]]
+_Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 @dataclass(slots=True)
@@ -125,11 +126,12 @@ class RuleJournal:
         self.store = store
         self.direct = DirectRules(engine, live)  # how each input moves the rules
         self.upto = 0
-        self._base = engine.snapshot()  # the state the journal applies to
+        # The rule and live states the journal applies to (the last checkpoint's).
+        self._base: tuple[_Arrays, _Arrays] = (engine.snapshot(), live.snapshot())
         self._since: list[Entry] = []  # committed since the checkpoint
         self._open: list[Entry] = []  # written in the transaction now open
         self.unreadable = 0  # journal entries skipped at start
-        self._pending_base: tuple[dict[str, npt.NDArray[np.generic]], int] | None = None
+        self._pending_base: tuple[_Arrays, _Arrays, int] | None = None
 
     # -- start --------------------------------------------------------------------
 
@@ -153,7 +155,7 @@ class RuleJournal:
                 self.live.restore_arrays(_unpack(live_blob))
             except Exception:
                 log.exception("live device states not restored from the checkpoint")
-        self._base = self.engine.snapshot()
+        self._base = (self.engine.snapshot(), self.live.snapshot())
         entries = [Entry(*r) for r in self.store.journal_after(self.upto)]
         self._since = []
         for e in entries:
@@ -174,7 +176,7 @@ class RuleJournal:
         """A batch of readings and availability messages (journaled as bytes, applied
         as given: not decoded again)."""
         entry = self._journal("batch", now, encode_batch(batch, avail))
-        return self._apply_batch(batch, avail, entry.now)
+        return self.direct.readings(batch, avail, entry.now)
 
     def sweep(self, now: float) -> list[Transition]:
         """The timer rules due by ``now``."""
@@ -197,17 +199,13 @@ class RuleJournal:
 
     def _apply(self, e: Entry) -> list[Transition]:
         if e.kind == "batch":
-            return self._apply_batch(*decode_batch(e.body, self.engine.table.ids), e.now)
+            return self.direct.readings(*decode_batch(e.body, self.engine.table.ids), e.now)
         if e.kind == "sweep":
             return self.direct.sweep(e.now)
         args = orjson.loads(e.body)
         if not isinstance(args, dict):
             raise ValueError(f"journal entry {e.id} ({e.kind}): arguments are not an object")
         return self.direct.command(e.kind, e.now, **args)
-
-    def _apply_batch(self, batch: ReadingBatch, avail: Availability, now: float) -> list[Transition]:
-        """Readings and availability into the live state and the rules."""
-        return self.direct.readings(batch, avail, now)
 
     # -- transactions -------------------------------------------------------------
 
@@ -217,12 +215,14 @@ class RuleJournal:
         self._open.clear()
 
     def rolled_back(self) -> None:
-        """The transaction failed: put the rules back where the last commit left them."""
+        """The transaction failed: put the rules and the live device states back where the
+        last commit left them (a batch applied once more counts its messages once)."""
         self._pending_base = None
         if not self._open:
             return
         self._open.clear()
-        self.engine.restore(self._base)
+        self.engine.restore(self._base[0])
+        self.live.restore_arrays(self._base[1])
         for e in self._since:
             self._apply(e)
 
@@ -237,11 +237,11 @@ class RuleJournal:
         if not self._since and self.upto:
             return self.upto
         upto = self._since[-1].id if self._since else self.upto
-        snap = self.engine.snapshot()
+        snap, live = self.engine.snapshot(), self.live.snapshot()
         self.store.put_blob(SNAPSHOT_KEY, _pack(snap))
         self.store.put_blob(UPTO_KEY, str(upto).encode())
-        self.store.put_blob(LIVE_KEY, _pack(self.live.snapshot()))
-        self._pending_base = (snap, upto)
+        self.store.put_blob(LIVE_KEY, _pack(live))
+        self._pending_base = (snap, live, upto)
         return upto
 
     def prune(self, limit: int) -> int:
@@ -255,9 +255,9 @@ class RuleJournal:
         pending = self._pending_base
         if pending is None:
             return
-        snap, upto = pending
+        snap, live, upto = pending
         self._pending_base = None
-        self._base, self.upto = snap, upto
+        self._base, self.upto = (snap, live), upto
         self._since = [e for e in self._since if e.id > upto]
 
 

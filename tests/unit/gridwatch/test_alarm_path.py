@@ -264,3 +264,25 @@ def test_a_checkpoint_drops_a_long_journal_in_short_transactions(harness: Harnes
         assert c.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 0
     path = harness.restart()
     assert path.replayed == 0  # everything was in the checkpoint
+
+
+
+def test_a_refused_batch_counts_its_messages_once_when_it_is_taken(harness: Harness) -> None:
+    t = harness.clock()
+    harness.readings([("gas-102", t - 2, {"lel_pct": 1.0})])
+    idx = harness.table.index["gas-102"]
+    before = int(harness.path.live.messages[idx])
+    batch = harness.batch([("gas-102", t - 1, {"lel_pct": 2.0}), ("gas-201", t - 1, GAS)], seq0=5)
+    tries: list[int] = []
+
+    def job() -> int:  # the store refuses the first commit after the batch was applied
+        n = len(harness.path.core.readings(batch, [], t))
+        tries.append(n)
+        if len(tries) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return n
+
+    harness.path.writer.call("readings", job)
+    assert len(tries) == 2  # put back, then taken
+    assert int(harness.path.live.messages[idx]) == before + 1
+    assert "gas-201:gas" in harness.open_keys()
