@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from gridwatch.cli_scenario import embedded_service
+from gridwatch.cli_scenario import run_embedded
 from gridwatch.in_process import InProcessDriver
 from simulators.scenario import Loaded, Runner, bundled, load_scenario
 
@@ -32,12 +32,7 @@ def in_process(loaded: Loaded) -> tuple[float, bool]:
 def embedded(loaded: Loaded) -> tuple[float, bool]:
     """(seconds, passed) of one scenario on a fresh embedded service."""
     t0 = time.perf_counter()
-    with embedded_service(loaded.site_path) as target:
-        runner = Runner(target)
-        try:
-            result = runner.run(loaded)
-        finally:
-            runner.close()
+    result = run_embedded(loaded)
     return time.perf_counter() - t0, result.passed
 
 

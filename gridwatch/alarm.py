@@ -88,9 +88,9 @@ class Fault:
 
 @dataclass(slots=True)
 class _Round:
-    """What one transaction has produced, held until it commits."""
+    """What one transaction has produced, held until it commits (its alert changes
+    wait in the core)."""
 
-    changes: list[AlertChange] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     checkpoint: bool = False
 
@@ -198,7 +198,7 @@ class AlarmPath:
         """Notices out, listeners told, the journal's entries counted as committed."""
         self.journal.committed()
         rnd, self._round = self._round, _Round()
-        rnd.changes = self.core.take_changes()
+        changes = self.core.take_changes()
         if rnd.checkpoint:
             self.journal.checkpointed()
             self.writer.submit("journal-prune", self._prune_job)
@@ -209,7 +209,7 @@ class AlarmPath:
                 self.notifier.submit(n)
             except Exception:
                 log.exception("handing a notice to the dispatcher failed (it stays in the outbox)")
-        for c in rnd.changes:
+        for c in changes:
             for listener in self._listeners:
                 try:
                     listener(c)
@@ -323,7 +323,7 @@ class AlarmPath:
         return len(self.core.readings(batch, avail, now))
 
     def sweep(self, now: float) -> list[AlertChange]:
-        """The absence rules, silences, inhibition releases and escalation steps due."""
+        """The absence rules, then the escalation steps due (see :meth:`AlarmCore.sweep`)."""
         return self.writer.call("sweep", lambda: self._sweep_job(now))
 
     def _sweep_job(self, now: float) -> list[AlertChange]:
@@ -332,7 +332,7 @@ class AlarmPath:
         return self.core.sweep(now)
 
     def tick(self, now: float) -> int:
-        """Silences that started or ended, inhibition releases, escalation steps due."""
+        """The escalation steps due (see :meth:`AlarmCore.tick`)."""
         return self.writer.call("tick", lambda: self._tick_job(now))
 
     def _tick_job(self, now: float) -> int:

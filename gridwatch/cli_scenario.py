@@ -125,6 +125,22 @@ def embedded_service(site: Path, *, mqtt: str | None = None) -> Iterator[Any]:
             thread.join(30)
 
 
+def run_embedded(loaded: Any, *, mqtt: str | None = None) -> Any:
+    """Play one loaded scenario on a fresh embedded service; returns its Result.
+
+    Raises:
+        ScenarioError: the service did not start or its ingest did not connect.
+    """
+    from simulators.scenario import Runner  # noqa: PLC0415
+
+    with embedded_service(loaded.site_path, mqtt=mqtt) as target:
+        runner = Runner(target)
+        try:
+            return runner.run(loaded)
+        finally:
+            runner.close()
+
+
 def _run(args: argparse.Namespace) -> int:
     from simulators.scenario import (  # noqa: PLC0415
         Result,
@@ -182,12 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         for item in loaded:
             try:
-                with embedded_service(item.site_path, mqtt=args.mqtt) as target:
-                    runner = Runner(target)
-                    try:
-                        results.append(runner.run(item))
-                    finally:
-                        runner.close()
+                results.append(run_embedded(item, mqtt=args.mqtt))
             except ScenarioError as exc:
                 results.append(Result(item.path, item.scenario.name, error=str(exc)))
             _progress(results[-1], args.quiet)

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gridwatch.cli_scenario import embedded_service
-from simulators.scenario import SITES_DIR, Runner, bundled, load_scenario, table
+from gridwatch.cli_scenario import run_embedded
+from simulators.scenario import SITES_DIR, bundled, load_scenario, table
 from tests.integration.harness import ROOT, ServiceProcess
 from tests.servers import MosquittoServer
 
@@ -36,13 +36,7 @@ END_TO_END = {
 
 @pytest.mark.parametrize("path", [p for p in bundled() if p.stem in END_TO_END], ids=lambda p: p.stem)
 def test_bundled_scenario(path):
-    loaded = load_scenario(path)
-    with embedded_service(loaded.site_path) as target:
-        runner = Runner(target)
-        try:
-            result = runner.run(loaded)
-        finally:
-            runner.close()
+    result = run_embedded(load_scenario(path))
     assert result.passed, table([result])
     assert result.outcomes and all(o.status == "pass" for o in result.outcomes), table([result])
 
