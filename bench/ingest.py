@@ -115,7 +115,7 @@ def drain_gridwatch(
     alarm = AlarmPath(index=index, db=db, state=state, notify_store=NotifyStore(db), engine=engine,
                       live=live, notifier=NullNotifier(), clock=time.time)
     alarm.start()
-    pipeline = IngestPipeline(Decoder(table), readings, state, live, alarm.submit_readings, time.time)
+    pipeline = IngestPipeline(Decoder(table), readings, state, alarm.submit_readings, time.time)
     ingest = MqttIngest(pipeline, MqttTarget(broker.host, broker.port, f"bench-gridwatch-{protocol}", protocol),
                         [TOPIC_FILTER])
     t = time.perf_counter()

@@ -140,7 +140,7 @@ class Runtime:
         )
         self.pipeline = IngestPipeline(
             Decoder(self.table, max_skew_s=settings.max_skew_s, z2m=self.index.z2m_names()),
-            self.readings, self.state, self.live,
+            self.readings, self.state,
             lambda batch, avail, dead, dropped, now: self.alarm.submit_readings(  # noqa: PLW0108 - built below
                 batch, avail, dead, dropped, now),
             self.clock,

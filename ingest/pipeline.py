@@ -21,7 +21,6 @@ from ingest import failpoints
 from sensors.batch import ReadingBatch, Row
 from sensors.errors import DecodeError, StoreError
 from sensors.fields import FIELD_INDEX, FIELDS, KIND_FIELDS, N_FIELDS
-from sensors.live import LiveState
 from sensors.registry import KIND_CODES, DeviceTable
 from sensors.wire import (
     TOPIC_ROOT,
@@ -231,7 +230,6 @@ class IngestPipeline:
         decoder: Decoder,
         readings: ReadingStore,
         state: StateStore,
-        live: LiveState,
         commit: Commit,
         clock: Callable[[], float],
     ) -> None:
@@ -239,7 +237,6 @@ class IngestPipeline:
         decoder: turns raw messages into a batch.
         readings: where readings go (must be durable when ``write`` returns).
         state: the alarm store (dead letters of a batch that failed on a bug).
-        live: the live device state (moved by ``commit``).
         commit: queues the batch's rule inputs, the alerts they cause and its dead
             letters for one transaction (see :meth:`gridwatch.alarm.AlarmPath.submit_readings`);
             its future completes once committed, in the order queued.
@@ -248,7 +245,6 @@ class IngestPipeline:
         self.decoder = decoder
         self.readings = readings
         self.state = state
-        self.live = live
         self.commit = commit
         self.clock = clock
         self.stats = IngestStats()
