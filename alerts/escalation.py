@@ -48,15 +48,15 @@ from alerts.routing import (
     route,
 )
 from alerts.rules.types import FAULTS, LIFE_SAFETY, Severity
+from alerts.system import SystemHazard
 from topology.escalation import EscalationConfig, EscalationPolicy, EscalationStep
 from topology.index import SiteIndex
 
 log = logging.getLogger(__name__)
 
 _LIFE = sorted(h.value for h in LIFE_SAFETY)
-_FAULTS = frozenset(h.value for h in FAULTS) | {
-    "data_gap", "store_unreachable", "alarm_store_failing", "readings_store_failing", "ingest_internal_error", "disk_low", "mqtt_disconnected",
-    "ingest_silent", "clock_step", "notify_failing"}
+# Device faults and every fault of the service itself are told as faults, not alarms.
+_FAULTS = frozenset(h.value for h in FAULTS) | frozenset(h.value for h in SystemHazard)
 
 DEFAULT_POLICIES: tuple[EscalationPolicy, ...] = (
     EscalationPolicy(
