@@ -27,6 +27,7 @@ class SystemHazard(StrEnum):
     INGEST_SILENT = "ingest_silent"  # connected, but nothing heard for too long
     CLOCK_STEP = "clock_step"  # the system clock jumped; timers kept their own course
     NOTIFY_FAILING = "notify_failing"  # notices are not being delivered
+    TIMERS_FAILING = "timers_failing"  # the sweep, escalation tick or checkpoint fails on a bug
 
 
 def system_key(hazard: SystemHazard) -> str:

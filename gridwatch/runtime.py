@@ -33,6 +33,7 @@ from gridwatch.alarm import MANUAL_CLOCK_KEY, AlarmPath, AlertCommands
 from gridwatch.clock import Clock, ManualClock, SystemClock
 from gridwatch.config import Settings
 from gridwatch.watch import FaultWatch
+from gridwatch.writer import WriterStopped
 from ingest.broker import BrokerThread
 from ingest.mqtt import MqttIngest, MqttTarget, ingest_client_id
 from ingest.pipeline import Decoder, IngestPipeline
@@ -172,6 +173,7 @@ class Runtime:
         self.simulator: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
+        self._failing_jobs: dict[str, str] = {}  # periodic jobs of the alarm writer failing, and why
         self._server: uvicorn.Server | None = None
         self._store_down_since: float | None = None
         self._store_faults: dict[SystemHazard, bool] = {}
@@ -357,13 +359,33 @@ class Runtime:
 
     async def _every_job(self, interval_s: float, name: str, fn: Callable[[], object]) -> None:
         """Queue a job of the alarm writer every ``interval_s`` and wait for it without
-        holding a thread of the pool the API uses."""
+        holding a thread of the pool the API uses. A job that fails (a bug: a refusing
+        store is retried inside the writer) is a critical system fault until it runs
+        again: without the sweep no device is found silent, without the tick nobody
+        above the worker is told."""
         while True:
             await asyncio.sleep(interval_s)
             try:
                 await asyncio.wrap_future(self.alarm.writer.submit(name, fn))
-            except Exception:
+            except WriterStopped:
+                return
+            except Exception as exc:
                 log.exception("periodic %s failed", name)
+                self._job_failed(name, f"{type(exc).__name__}: {exc}")
+            else:
+                self._job_failed(name, None)
+
+    def _job_failed(self, name: str, error: str | None) -> None:
+        """Record whether a periodic job failed; the fault lasts while any of them fails."""
+        before = bool(self._failing_jobs)
+        if error is None:
+            self._failing_jobs.pop(name, None)
+        else:
+            self._failing_jobs[name] = error
+        if bool(self._failing_jobs) != before:
+            note = "; ".join(f"{k}: {v}" for k, v in self._failing_jobs.items())[:300]
+            self.alarm.system_fault(SystemHazard.TIMERS_FAILING, active=bool(self._failing_jobs),
+                                    severity=Severity.CRITICAL, note=note or "the timed jobs run again")
 
     async def _every(self, interval_s: float, fn: Callable[[], object]) -> None:
         while True:

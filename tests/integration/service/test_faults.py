@@ -281,3 +281,28 @@ def test_a_batch_that_fails_on_a_bug_is_an_alarm_not_a_log_line(
         wait_for(lambda: "gas-201:gas" in alert_keys(svc), 15, "the alarm on the next reading")
     finally:
         svc.stop()
+
+
+def test_a_sweep_that_fails_on_a_bug_is_an_alarm_until_it_runs_again(
+        tmp_path: Path, broker: MosquittoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = write_site(tmp_path / "site-sweep.yaml", tiny_site())
+    svc = ServiceThread(site=site, data_dir=tmp_path / "data-sweep", mqtt=broker.url,
+                        mqtt_client_id="faults-sweep", admin_token=TOKEN, sweep_interval_s=0.2).start()
+    try:
+        real = svc.rt.alarm._sweep_job
+        broken = {"on": True}
+
+        def buggy(now: float) -> object:
+            if broken["on"]:
+                raise RuntimeError("a bug in the absence rules")
+            return real(now)
+
+        monkeypatch.setattr(svc.rt.alarm, "_sweep_job", buggy)
+        wait_for(lambda: "timers_failing" in fault_names(svc) and health(svc).status_code == 503,
+                 15, "the timed-jobs fault")
+        wait_for(lambda: any(a["hazard"] == "timers_failing" for a in httpx.get(
+            f"{svc.api}/api/alerts", headers=AUTH, timeout=10).json()["items"]), 15, "its system alert")
+        broken["on"] = False  # the next sweep runs: the fault is over
+        wait_for(lambda: "timers_failing" not in fault_names(svc), 15, "the fault cleared")
+    finally:
+        svc.stop()
