@@ -16,6 +16,7 @@ from ingest.mqtt import MqttIngest
 from ingest.pipeline import IngestPipeline
 from sensors.live import LiveState
 from sensors.registry import DeviceTable
+from store.notify import NotifyStore
 from store.protocol import ReadingStore
 from store.state import StateStore
 from store.users import UserStore
@@ -93,6 +94,7 @@ class ApiContext(Protocol):
     live: LiveState
     readings: ReadingStore
     state: StateStore
+    notify_store: NotifyStore
     users: UserStore
     pipeline: IngestPipeline
     ingest: MqttIngest

@@ -91,6 +91,13 @@ class NotifyStore:
             rows = conn.execute("SELECT state FROM escalations ORDER BY alert_id").fetchall()
         return [EscalationState.from_dict(orjson.loads(r[0])) for r in rows]
 
+    def escalation(self, alert_id: int) -> EscalationState | None:
+        """One alert's escalation as committed (None: none pending), read on the
+        reader connection (pages never wait for the alarm writer)."""
+        with self.db.read() as conn:
+            row = conn.execute("SELECT state FROM escalations WHERE alert_id = ?", (alert_id,)).fetchone()
+        return EscalationState.from_dict(orjson.loads(row[0])) if row else None
+
     def save(self, state: EscalationState) -> None:
         """Insert or replace one escalation."""
         with self.db.write() as c:

@@ -44,18 +44,16 @@ def notifications(
     Notices to a household's emergency contacts are listed only for those responsible
     for the household."""
     alert = _visible(c, p, alert_id)
-    rt: Any = c
     personal = p.sees_personal(alert.place_id)
     if personal:
-        items, total = rt.notify_store.attempts(alert_id, limit=limit, offset=offset)
+        items, total = c.notify_store.attempts(alert_id, limit=limit, offset=offset)
     else:
-        every, _n = rt.notify_store.attempts(alert_id, limit=_MAX_ATTEMPTS)
+        every, _n = c.notify_store.attempts(alert_id, limit=_MAX_ATTEMPTS)
         kept = [a for a in every if not str(a.get("recipient", "")).startswith(CONTACT_PREFIX)]
         items, total = kept[offset: offset + limit], len(kept)
-    pending = [s for s in rt.escalation.pending() if s.alert_id == alert_id]
+    s = c.notify_store.escalation(alert_id)
     escalation = None
-    if pending:
-        s = pending[0]
+    if s is not None:
         escalation = {"next_step": s.next_step, "addressed": s.told if personal else redact(s.told),
                       "repeats": s.repeats,
                       "acknowledged": s.acknowledged, "overdue_sent": s.overdue_sent,

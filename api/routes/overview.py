@@ -87,8 +87,7 @@ def messages(c: Ctx, p: Me, alert_id: AlertId) -> dict[str, Any]:
     a = c.state.get_alert(alert_id)
     if a is None or not p.sees_alert(a):
         raise ApiError(404, f"no alert {alert_id}")
-    rt: Any = c
-    attempts, _ = rt.notify_store.attempts(alert_id, limit=1000)
+    attempts, _ = c.notify_store.attempts(alert_id, limit=1000)
     if not p.sees_personal(a.place_id):  # who the household's contacts are is personal data
         attempts = [x for x in attempts if not str(x["recipient"]).startswith(CONTACT_PREFIX)]
     settings = c.settings
