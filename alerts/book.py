@@ -8,7 +8,7 @@ Layer: pure core. ``store.state.StateStore`` is the SQLite book of the service.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -156,12 +156,6 @@ class MemoryAlertBook:
         del ts
         self.audits.append((actor, action, target, dict(detail or {})))
 
-    def list_alerts(self, *, statuses: Sequence[str] = (), device_id: str | None = None,
-                    limit: int = 100, **_filters: Any) -> list[Alert]:
-        """Alerts by status and device, newest first."""
-        out = [a for a in sorted(self.alerts.values(), key=lambda x: -x.id)
-               if (not statuses or a.status in statuses) and (device_id is None or a.device_id == device_id)]
-        return [_copy(a) for a in out[:limit]]
 
 
 __all__ = ["RECENT_CLOSED_S", "AlertBook", "MemoryAlertBook", "OpenAlerts"]
