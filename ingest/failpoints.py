@@ -2,12 +2,13 @@
 process with SIGKILL the n-th time (default 1st) the point is passed.
 
 Layer: adapters (a test hook the composition root uses too). Unset (always, outside the crash tests) a point costs one
-dictionary lookup. The points are where a crash can lose or repeat something:
+string comparison. The points are where a crash can lose or repeat something:
 
 - ``readings_stored``: a batch's readings are durable, its rules and alerts are not;
 - ``alarm_committed``: the batch's alert changes committed, the broker not yet acked;
 - ``acked``: right after the PUBACKs of a batch went out;
 - ``notice_sent``: a channel took a notice, its delivery is not yet recorded;
+- ``escalation_step_before_commit``: an escalation step decided, not yet committed;
 - ``escalation_step``: an escalation step committed, its notices not yet out;
 - ``checkpoint``: inside the checkpoint's transaction, before its commit.
 """
